@@ -1,0 +1,57 @@
+# Two commands: `make run` serves the demo on http://127.0.0.1:8000, `make test` runs every test.
+# Set-up steps leave stamp files, so a second run with nothing changed skips them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENDOR := static/vendor
+PYODIDE_FILES := pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
+
+.PHONY: run test setup vendor browser lint format clean
+
+run: setup
+	$(BIN)/python -m server_stub --host $(HOST) --port $(PORT)
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+setup: $(VENV)/.installed vendor
+
+vendor: $(VENDOR)/.installed
+
+# The Python side: server, test tools.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# The browser runtime, pinned in package-lock.json and served from our own origin.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(VENDOR)/.installed: node_modules/.package-lock.json
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/pyscript $(VENDOR)/pyodide
+	cp -R node_modules/@pyscript/core/dist/. $(VENDOR)/pyscript/
+	cd node_modules/pyodide && cp $(PYODIDE_FILES) ../../$(VENDOR)/pyodide/
+	touch $@
+
+# A Chromium for the end-to-end tests: the system's, else Debian's package, else Playwright's.
+browser: $(VENV)/.browser
+
+$(VENV)/.browser: $(VENV)/.installed
+	if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	    && apt-get update -qq && apt-get install -y -qq chromium; then :; \
+	else $(BIN)/python -m playwright install chromium; fi
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

@@ -1,0 +1,282 @@
+"""The refresh gate: every authorized call goes through it, and an expired token costs one refresh.
+
+The rules, each of which the seed article's axios interceptor gets wrong somewhere:
+
+1. Single flight: the first 401 starts one refresh; every other 401 awaits the same one.
+2. Gate before sending: a call made while a refresh is in flight waits for it and goes out
+   with the new token instead of earning another 401 with the stale one.
+3. Stale-token check: a 401 for a call sent with an older token than the stored one is
+   retried with the stored token, without a second refresh.
+4. Retry once: a 401 on the retry, or a refresh the server refuses, ends the session.
+5. Transient is not rejected: a network error, timeout, 429 or 5xx on the refresh keeps
+   the tokens and fails the waiting calls with a retryable error.
+6. Refresh before expiry: a call about to go out with a token that expires within the
+   skew refreshes first, so that natural expiry costs no 401 at all.
+
+It imports only the standard library, so CPython tests drive it with a fake transport.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
+
+from app.errors import NotLoggedIn, RefreshRejected, RequestTimeout, TransientError
+from app.tokens import Tokens, TokenStore, access_token_lifetime, parse_token_pair
+
+REFRESH_PATH = "/authorization/refresh"
+
+# Answers to a refresh that mean "this refresh token is no good": log out.
+_REJECTING_STATUSES = frozenset({400, 401, 403})
+
+
+@dataclass(frozen=True)
+class Request:
+    """An HTTP request relative to the page's origin."""
+
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    """What came back: the status and the body as text (never parsed as HTML)."""
+
+    status: int
+    body: str = ""
+
+
+class Transport(Protocol):
+    """Sends one request; raises NetworkError when no answer comes back.
+
+    Cancelling the awaiting task must cancel the request on the wire too.
+    """
+
+    async def __call__(self, request: Request) -> Response: ...
+
+
+CallKind = Literal["request", "retry", "refresh"]
+
+
+@dataclass
+class Call:
+    """One request on the wire, as a network panel would list it."""
+
+    id: int
+    kind: CallKind
+    method: str
+    path: str
+    started: float
+    waited: bool = False
+    status: int | None = None
+    ended: float | None = None
+    error: str | None = None
+
+
+CallObserver = Callable[[Call], None]
+
+
+def _ignore_call(call: Call) -> None:
+    """The default observer."""
+
+
+def _no_lock() -> AbstractAsyncContextManager[None]:
+    """The default refresh lock: the in-tab single flight is the whole guarantee."""
+    return contextlib.nullcontext()
+
+
+class RefreshGate:
+    """Sends authorized calls, refreshing the token once however many calls need it."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        store: TokenStore,
+        *,
+        on_logout: Callable[[], None] = lambda: None,
+        observe: CallObserver = _ignore_call,
+        refresh_lock: Callable[[], AbstractAsyncContextManager[None]] = _no_lock,
+        request_timeout: float = 15.0,
+        refresh_timeout: float = 15.0,
+        expiry_skew: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        refresh_path: str = REFRESH_PATH,
+    ) -> None:
+        self._transport = transport
+        self._store = store
+        self._on_logout = on_logout
+        self._observe = observe
+        self._refresh_lock = refresh_lock
+        self._request_timeout = request_timeout
+        self._refresh_timeout = refresh_timeout
+        self._expiry_skew = expiry_skew
+        self._clock = clock
+        self._refresh_path = refresh_path
+        self._refresh: asyncio.Future[str] | None = None
+        # How far this machine's clock runs ahead of the server's, learnt from the `iat` of
+        # each pair received, so that a wrong clock does not turn every call into a refresh.
+        self._clock_ahead = 0.0
+        # The access token a refresh before expiry was last started for: never twice.
+        self._early_refresh_for: str | None = None
+        self._ids = itertools.count(1)
+        self.refresh_calls = 0
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether a refresh is in flight right now."""
+        return self._refresh is not None
+
+    async def send(self, request: Request) -> Response:
+        """Send `request` with the current access token; refresh and retry once on a 401.
+
+        Raises RefreshRejected (logged out), TransientError (tokens kept) or NotLoggedIn.
+        """
+        token, waited = await self._token_for_sending()
+        response = await self._send_with(request, token, "request", waited)
+        if response.status != 401:
+            return response
+        fresh = await self._token_after_401(token)
+        response = await self._send_with(request, fresh, "retry", True)
+        if response.status == 401:
+            self.end_session()
+            raise RefreshRejected("the server refused the refreshed access token")
+        return response
+
+    def accept(self, tokens: Tokens) -> None:
+        """Store a pair just received from the server (a login or a refresh)."""
+        lifetime = access_token_lifetime(tokens.access)
+        if lifetime is not None:
+            self._clock_ahead = self._clock() - lifetime[0]
+        self._store.save(tokens)
+
+    def end_session(self) -> None:
+        """Drop the tokens; tell the page once, however many calls find the session over."""
+        had_tokens = self._store.load() is not None
+        self._store.clear()
+        if had_tokens:
+            self._on_logout()
+
+    async def _token_for_sending(self) -> tuple[str, bool]:
+        """The token to send with, and whether the call had to wait for a refresh."""
+        if self._refresh is not None:
+            return await asyncio.shield(self._refresh), True
+        tokens = self._load()
+        if self._expires_soon(tokens.access):
+            self._early_refresh_for = tokens.access
+            return await self._join_refresh(tokens), True
+        return tokens.access, False
+
+    async def _token_after_401(self, sent: str) -> str:
+        """The token to retry with: the stored one if it is newer, else a (shared) refresh."""
+        if self._refresh is None:
+            tokens = self._load()
+            if tokens.access != sent:
+                return tokens.access
+            return await self._join_refresh(tokens)
+        return await asyncio.shield(self._refresh)
+
+    def _load(self) -> Tokens:
+        tokens = self._store.load()
+        if tokens is None:
+            raise NotLoggedIn("no tokens are stored; log in first")
+        return tokens
+
+    def _expires_soon(self, access: str) -> bool:
+        if access == self._early_refresh_for:
+            return False
+        lifetime = access_token_lifetime(access)
+        if lifetime is None:
+            return False
+        issued, expires = lifetime
+        skew = min(self._expiry_skew, (expires - issued) / 2)
+        return expires - (self._clock() - self._clock_ahead) <= skew
+
+    async def _join_refresh(self, stale: Tokens) -> str:
+        if self._refresh is None:
+            task = asyncio.ensure_future(self._run_refresh(stale))
+            task.add_done_callback(self._refresh_done)
+            self._refresh = task
+        return await asyncio.shield(self._refresh)
+
+    def _refresh_done(self, task: asyncio.Future[str]) -> None:
+        if self._refresh is task:
+            self._refresh = None
+        # Retrieve the outcome so that a refresh whose callers were all cancelled does not
+        # log "exception was never retrieved".
+        if not task.cancelled():
+            task.exception()
+
+    async def _run_refresh(self, stale: Tokens) -> str:
+        async with self._refresh_lock():
+            # Another tab may have refreshed while this one waited for the lock.
+            current = self._load()
+            if current.access != stale.access:
+                return current.access
+            return await self._exchange(current.refresh)
+
+    async def _exchange(self, refresh_token: str) -> str:
+        request = Request(
+            "POST",
+            self._refresh_path,
+            {"Content-Type": "application/json"},
+            json.dumps({"refreshToken": refresh_token}),
+        )
+        self.refresh_calls += 1
+        response = await self._wire(request, "refresh", False, self._refresh_timeout)
+        if response.status in _REJECTING_STATUSES:
+            self.end_session()
+            raise RefreshRejected(f"the server refused the refresh ({response.status})")
+        if not 200 <= response.status < 300:
+            raise TransientError(
+                f"the refresh failed with {response.status}; your session is kept, try again"
+            )
+        try:
+            tokens = parse_token_pair(json.loads(response.body))
+        except ValueError:
+            tokens = None
+        if tokens is None:
+            # The server took the refresh token but gave no usable pair back: the old one is
+            # spent, and presenting it again would trip reuse detection.
+            self.end_session()
+            raise RefreshRejected("the refresh answer held no usable tokens")
+        self.accept(tokens)
+        return tokens.access
+
+    async def _send_with(self, request: Request, token: str, kind: CallKind, waited: bool):
+        authorized = replace(
+            request, headers={**request.headers, "Authorization": f"Bearer {token}"}
+        )
+        return await self._wire(authorized, kind, waited, self._request_timeout)
+
+    async def _wire(
+        self, request: Request, kind: CallKind, waited: bool, timeout: float
+    ) -> Response:
+        """Put one request on the wire under a timeout, reporting it to the observer."""
+        call = Call(next(self._ids), kind, request.method, request.path, self._clock(), waited)
+        self._observe(call)
+        try:
+            response = await asyncio.wait_for(self._transport(request), timeout)
+        except TimeoutError:
+            call.error = "timeout"
+            raise RequestTimeout(
+                f"{request.method} {request.path} got no answer within {timeout:g} s"
+            ) from None
+        except TransientError as error:
+            call.error = str(error) or "network error"
+            raise
+        except asyncio.CancelledError:
+            call.error = "cancelled"
+            raise
+        else:
+            call.status = response.status
+            return response
+        finally:
+            call.ended = self._clock()
+            self._observe(call)

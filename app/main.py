@@ -1,0 +1,169 @@
+"""The demo app: wires the refresh gate to the pages, the history and the buttons.
+
+PyScript runs this file once; it sets everything up and returns. Work that takes time runs
+in tasks, so the page stays responsive.
+"""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Coroutine
+
+from pyscript import window
+from pyscript.ffi import create_proxy
+
+from app import routes
+from app.browser import FetchTransport, LocalStorageTokenStore
+from app.errors import AuthError, NotLoggedIn, RefreshRejected, TransientError
+from app.gate import RefreshGate, Request
+from app.pages import RESULT_SLOTS, View
+from app.tokens import parse_token_pair
+
+RESOURCE = Request("GET", "/api/resources")
+
+_view = View()
+_store = LocalStorageTokenStore()
+_transport = FetchTransport()
+_tasks: set[asyncio.Task] = set()
+
+
+def _spawn(work: Coroutine) -> None:
+    """Run `work` in the background, keeping a reference until it ends."""
+    task = asyncio.create_task(work)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+def _go(path: str, *, replace: bool = False) -> None:
+    """Client-side navigation with the History API, then show the page for the new path."""
+    if replace:
+        window.history.replaceState(None, "", path)
+    else:
+        window.history.pushState(None, "", path)
+    _render()
+
+
+def _here() -> str:
+    return str(window.location.pathname) + str(window.location.search)
+
+
+def _session_ended() -> None:
+    """The server refused the session: back to the login page, once."""
+    _go(routes.login_url(_here()))
+    _view.say("login", "Your session has ended. Please log in again.")
+
+
+_gate = RefreshGate(_transport, _store, on_logout=_session_ended)
+
+
+def _render(*_: object) -> None:
+    """Show the page the address bar names; the home page needs a session."""
+    path = str(window.location.pathname)
+    if routes.page_for(path) == "login":
+        _view.show("login")
+        return
+    if _store.load() is None:
+        _go(routes.login_url(_here()), replace=True)
+        return
+    _view.show("home")
+    _view.say("home", "")
+    _spawn(_load_home())
+
+
+async def _fetch_resource() -> str:
+    """The protected resource as text, or a short description of why there is none."""
+    try:
+        response = await _gate.send(RESOURCE)
+    except NotLoggedIn:
+        _go(routes.login_url(_here()), replace=True)
+        return "not logged in"
+    except RefreshRejected:
+        return "logged out"
+    except TransientError as error:
+        _view.say("home", f"{error}. You are still logged in; try again.")
+        return "failed, try again"
+    if response.status != 200:
+        return f"error {response.status}"
+    return response.body
+
+
+async def _load_home() -> None:
+    _view.set_text("data", "loading…")
+    _view.set_text("data", await _fetch_resource())
+
+
+async def _fill_slot(slot: str) -> None:
+    _view.set_text(slot, "…")
+    _view.set_text(slot, await _fetch_resource())
+
+
+async def _send_three() -> None:
+    """The demo: three requests at once, each result beside its label."""
+    _view.say("home", "")
+    _view.busy("send-three", True)
+    try:
+        await asyncio.gather(*(_fill_slot(slot) for slot in RESULT_SLOTS))
+    finally:
+        _view.busy("send-three", False)
+
+
+async def _log_in() -> None:
+    user, password = _view.credentials()
+    _view.busy("submit", True)
+    _view.say("login", "")
+    try:
+        response = await _transport(
+            Request(
+                "POST",
+                "/authorization/token",
+                {"Content-Type": "application/json"},
+                json.dumps({"userName": user, "password": password}),
+            )
+        )
+    except AuthError as error:
+        _view.say("login", f"Could not reach the server: {error}")
+        return
+    finally:
+        _view.busy("submit", False)
+    if response.status == 401:
+        _view.say("login", "Wrong user name or password.")
+        return
+    try:
+        tokens = parse_token_pair(json.loads(response.body))
+    except ValueError:
+        tokens = None
+    if response.status != 200 or tokens is None:
+        _view.say("login", f"The server could not log you in (status {response.status}).")
+        return
+    _gate.accept(tokens)
+    _go(routes.return_path(str(window.location.search)))
+
+
+async def _log_out() -> None:
+    tokens = _store.load()
+    _gate.end_session()
+    _view.say("login", "You have logged out.", error=False)
+    if tokens is not None:
+        # Tell the server so the refresh token dies too; the page is already logged out.
+        body = json.dumps({"refreshToken": tokens.refresh})
+        with contextlib.suppress(AuthError):
+            await _transport(
+                Request("POST", "/authorization/logout", {"Content-Type": "application/json"}, body)
+            )
+
+
+def _on_submit(event: object) -> None:
+    event.preventDefault()
+    _spawn(_log_in())
+
+
+def _listen(element_id: str, event: str, handler) -> None:
+    window.document.getElementById(element_id).addEventListener(event, create_proxy(handler))
+
+
+_listen("login-form", "submit", _on_submit)
+_listen("send-three", "click", lambda _event: _spawn(_send_three()))
+_listen("log-out", "click", lambda _event: _spawn(_log_out()))
+window.addEventListener("popstate", create_proxy(_render))
+_render()
+_view.set_ready()

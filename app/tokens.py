@@ -1,0 +1,88 @@
+"""Token bookkeeping: the stored pair, and reading an access token's `exp` for timing.
+
+Reading `exp` here never decides validity (only the server does that); it only lets the
+gate refresh shortly before expiry instead of earning a 401.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The pair a login or a refresh hands out."""
+
+    access: str
+    refresh: str
+
+
+class TokenStore(Protocol):
+    """Where the pair lives between page loads (`window.localStorage` in the browser)."""
+
+    def load(self) -> Tokens | None:
+        """The stored pair, or None when either half is missing."""
+        ...
+
+    def save(self, tokens: Tokens) -> None:
+        """Store a new pair, replacing the old one."""
+        ...
+
+    def clear(self) -> None:
+        """Forget both tokens (log out)."""
+        ...
+
+
+class MemoryTokenStore:
+    """A TokenStore in memory, for CPython tests and for pages that must not persist."""
+
+    def __init__(self, tokens: Tokens | None = None) -> None:
+        self._tokens = tokens
+
+    def load(self) -> Tokens | None:
+        """The pair, if any."""
+        return self._tokens
+
+    def save(self, tokens: Tokens) -> None:
+        """Replace the pair."""
+        self._tokens = tokens
+
+    def clear(self) -> None:
+        """Drop the pair."""
+        self._tokens = None
+
+
+def parse_token_pair(payload: object) -> Tokens | None:
+    """The pair from a login or refresh answer, or None when the answer lacks a usable one."""
+    if not isinstance(payload, dict):
+        return None
+    access = payload.get("authorizationToken")
+    refresh = payload.get("refreshToken")
+    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+        return None
+    return Tokens(access=access, refresh=refresh)
+
+
+def access_token_lifetime(token: str) -> tuple[float, float] | None:
+    """The `iat` and `exp` claims (seconds since the epoch) of a JWT, or None if unreadable."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    segment = parts[1]
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        claims = json.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not all(_is_number(value) for value in (issued, expires)) or expires <= issued:
+        return None
+    return float(issued), float(expires)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,130 @@
+"""The seed article's demo, in real Chromium against the real server."""
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import NetworkLog, log_in, wait_ready
+
+RESOURCE = "/api/resources"
+REFRESH = "/authorization/refresh"
+DATA = "protected resources, username: andreyka26_"
+SLOTS = ("First resp:", "Second resp:", "Third resp:")
+
+
+def _slot(page: Page, label: str):
+    return page.locator("dt", has_text=label).locator("xpath=following-sibling::dd[1]")
+
+
+def _storage(page: Page, key: str) -> str | None:
+    return page.evaluate("key => localStorage.getItem(key)", key)
+
+
+def test_three_broken_requests_share_one_refresh_then_all_succeed(
+    page: Page, network: NetworkLog
+) -> None:
+    log_in(page)
+    page.evaluate('localStorage.setItem("token", "sdf")')
+    mark = len(network.answers)
+
+    page.get_by_role("button", name="Send 3 requests").click()
+
+    for label in SLOTS:
+        expect(_slot(page, label)).to_have_text(DATA)
+    assert network.api(mark) == [
+        ("GET", RESOURCE, 401),
+        ("GET", RESOURCE, 401),
+        ("GET", RESOURCE, 401),
+        ("POST", REFRESH, 200),
+        ("GET", RESOURCE, 200),
+        ("GET", RESOURCE, 200),
+        ("GET", RESOURCE, 200),
+    ]
+    assert _storage(page, "token") not in (None, "sdf")
+
+
+def test_a_broken_refresh_token_logs_out_after_one_refresh_attempt(
+    page: Page, network: NetworkLog
+) -> None:
+    log_in(page)
+    page.evaluate('localStorage.setItem("token", "sdf"); localStorage.setItem("refreshToken", "x")')
+    mark = len(network.answers)
+
+    page.get_by_role("button", name="Send 3 requests").click()
+
+    expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("session has ended")
+    assert network.count("POST", REFRESH, mark=mark) == 1
+    assert network.count("GET", RESOURCE, 401, mark=mark) == 3
+    assert network.count("GET", RESOURCE, 200, mark=mark) == 0
+    assert _storage(page, "token") is None
+    assert _storage(page, "refreshToken") is None
+
+
+def test_a_refresh_lost_on_the_network_keeps_the_session(page: Page, network: NetworkLog) -> None:
+    log_in(page)
+    refresh_token = _storage(page, "refreshToken")
+    page.evaluate('localStorage.setItem("token", "sdf")')
+    page.route(f"**{REFRESH}", lambda route: route.abort("connectionreset"))
+
+    page.get_by_role("button", name="Send 3 requests").click()
+
+    expect(page.locator("#home-message")).to_contain_text("still logged in")
+    expect(page.get_by_role("heading", name="Login Page")).to_be_hidden()
+    assert _storage(page, "refreshToken") == refresh_token
+
+    page.unroute(f"**{REFRESH}")
+    mark = len(network.answers)
+    page.get_by_role("button", name="Send 3 requests").click()
+    for label in SLOTS:
+        expect(_slot(page, label)).to_have_text(DATA)
+    assert network.count("POST", REFRESH, 200, mark=mark) == 1
+
+
+def test_a_wrong_password_shows_a_message_and_stores_nothing(page: Page) -> None:
+    page.goto("/login")
+    wait_ready(page)
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Submit").click()
+
+    expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+    assert _storage(page, "token") is None
+    assert _storage(page, "refreshToken") is None
+    assert page.get_by_label("Password").get_attribute("type") == "password"
+
+
+def test_without_a_token_the_home_page_sends_to_login_and_back(page: Page) -> None:
+    page.goto("/reports/2026")
+    wait_ready(page)
+    expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
+    assert page.url.endswith("/login?next=/reports/2026")
+
+    page.get_by_role("button", name="Submit").click()
+
+    page.wait_for_url("**/reports/2026")
+    expect(page.get_by_text(f"Home Page {DATA}")).to_be_visible()
+
+
+def test_log_out_clears_the_tokens_and_back_goes_nowhere_without_them(page: Page) -> None:
+    log_in(page)
+    page.get_by_role("button", name="Log out").click()
+
+    expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
+    assert _storage(page, "token") is None
+    page.go_back()
+    expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
+
+
+def test_back_and_forward_move_between_pages_without_reloading(page: Page) -> None:
+    log_in(page)
+    page.evaluate("window.__same_document = true")
+    page.go_back()
+    expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
+    page.go_forward()
+    expect(page.get_by_text(f"Home Page {DATA}")).to_be_visible()
+    assert page.evaluate("window.__same_document") is True
+
+
+def test_the_page_is_visible_and_inert_before_python_starts(page: Page) -> None:
+    page.route("**/static/vendor/pyodide/**", lambda route: None)  # hold the runtime back
+    page.goto("/login", wait_until="domcontentloaded")
+    expect(page.get_by_role("status")).to_have_text("starting…")
+    expect(page.locator("body[data-ready]")).to_have_count(0)

@@ -144,10 +144,15 @@ class RefreshGate:
             return response
         fresh = await self._token_after_401(token)
         response = await self._send_with(request, fresh, "retry", True)
-        if response.status == 401:
-            self.end_session()
-            raise RefreshRejected("the server refused the refreshed access token")
-        return response
+        if response.status != 401:
+            return response
+        current = self._store.load()
+        if current is not None and current.access != fresh:
+            # The session moved on while the retry was out (another call refreshed): its
+            # 401 says nothing about the stored token, so keep it.
+            raise TransientError("the token changed during the retry; try again")
+        self.end_session()
+        raise RefreshRejected("the server refused the refreshed access token")
 
     def accept(self, tokens: Tokens) -> None:
         """Store a pair just received from the server (a login or a refresh)."""
@@ -168,10 +173,17 @@ class RefreshGate:
         if self._refresh is not None:
             return await asyncio.shield(self._refresh), True
         tokens = self._load()
-        if self._expires_soon(tokens.access):
-            self._early_refresh_for = tokens.access
+        timing = self._time_left(tokens.access)
+        if timing is None or timing[0] > timing[1]:
+            return tokens.access, False
+        self._early_refresh_for = tokens.access
+        try:
             return await self._join_refresh(tokens), True
-        return tokens.access, False
+        except TransientError:
+            if timing[0] <= 0:
+                raise
+            # The refresh can wait: the token still works for a moment, so use it.
+            return tokens.access, True
 
     async def _token_after_401(self, sent: str) -> str:
         """The token to retry with: the stored one if it is newer, else a (shared) refresh."""
@@ -188,15 +200,18 @@ class RefreshGate:
             raise NotLoggedIn("no tokens are stored; log in first")
         return tokens
 
-    def _expires_soon(self, access: str) -> bool:
-        if access == self._early_refresh_for:
-            return False
+    def _time_left(self, access: str) -> tuple[float, float] | None:
+        """Seconds until `access` expires by the server's clock, and the refresh skew for it.
+
+        The skew is the configured one, at most half the token's lifetime; None means the
+        token is not worth refreshing early (unreadable, or already tried).
+        """
         lifetime = access_token_lifetime(access)
-        if lifetime is None:
-            return False
+        if lifetime is None or access == self._early_refresh_for:
+            return None
         issued, expires = lifetime
-        skew = min(self._expiry_skew, (expires - issued) / 2)
-        return expires - (self._clock() - self._clock_ahead) <= skew
+        left = expires - (self._clock() - self._clock_ahead)
+        return left, min(self._expiry_skew, (expires - issued) / 2)
 
     async def _join_refresh(self, stale: Tokens) -> str:
         if self._refresh is None:

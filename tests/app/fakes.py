@@ -1,0 +1,194 @@
+"""A fake server for the refresh gate's unit tests: controllable timing, a log of the wire.
+
+`FakeServer` is the gate's transport. It answers `/api/...` with 200 for the one valid access
+token and 401 otherwise, and `POST /authorization/refresh` with a new pair for a live refresh
+token (single use). A test can hold any request open, make the refresh fail, or read back
+every request in the order it arrived.
+"""
+
+import asyncio
+import base64
+import itertools
+import json
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from app.gate import REFRESH_PATH, RefreshGate, Request, Response
+from app.tokens import MemoryTokenStore, Tokens
+
+USERNAME = "andreyka26_"
+PROTECTED_BODY = f"protected resources, username: {USERNAME}"
+SERVER_START = 1_700_000_000.0
+
+T = TypeVar("T")
+
+
+def make_jwt(iat: float, exp: float, **claims: object) -> str:
+    """A JWT-shaped token whose `iat` and `exp` the gate can read; the signature is fake."""
+
+    def segment(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    header = segment({"alg": "HS256", "typ": "JWT"})
+    return f"{header}.{segment({'iat': iat, 'exp': exp, **claims})}.sig"
+
+
+class FakeClock:
+    """Seconds since the epoch, moved by hand."""
+
+    def __init__(self, now: float = SERVER_START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Seen:
+    """One request as the server received it; `status` stays None if it was never answered."""
+
+    method: str
+    path: str
+    authorization: str | None
+    status: int | None = None
+
+    @property
+    def token(self) -> str | None:
+        return self.authorization and self.authorization.removeprefix("Bearer ")
+
+
+@dataclass
+class Hold:
+    """Keeps the next request to `path` open until `release` is set (never, to make it hang)."""
+
+    path: str
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    cancelled: bool = False
+
+
+class FakeServer:
+    """The API and its refresh endpoint, as an async callable `(Request) -> Response`."""
+
+    def __init__(self, clock: FakeClock | None = None, lifetime: float = 300.0) -> None:
+        self.clock = clock or FakeClock()
+        self.lifetime = lifetime
+        self.seen: list[Seen] = []
+        self.valid_access: str | None = None
+        # What the next refreshes get instead of a pair: a status, a whole Response, or an
+        # exception to raise (NetworkError). None answers normally.
+        self.refresh_outcome: int | Response | Exception | None = None
+        # Every access token gets 401, even a fresh one (e.g. the user was banned meanwhile).
+        self.refuse_every_access_token = False
+        self._live_refresh: set[str] = set()
+        self._holds: list[Hold] = []
+        self._serials = itertools.count(1)
+
+    def issue(self) -> Tokens:
+        """A new pair, as a login hands out; its access token becomes the one valid token."""
+        serial = next(self._serials)
+        issued = self.clock()
+        access = make_jwt(issued, issued + self.lifetime, sub=USERNAME, n=serial)
+        refresh = f"refresh-{serial}"
+        self.valid_access = access
+        self._live_refresh.add(refresh)
+        return Tokens(access, refresh)
+
+    def expire_access(self) -> None:
+        """The current access token runs out: every API call with it now gets 401."""
+        self.valid_access = None
+
+    def hold(self, path: str) -> Hold:
+        hold = Hold(path)
+        self._holds.append(hold)
+        return hold
+
+    @property
+    def refresh_calls(self) -> int:
+        return sum(seen.path == REFRESH_PATH for seen in self.seen)
+
+    def to(self, path: str) -> list[Seen]:
+        """The requests to `path`, in order."""
+        return [seen for seen in self.seen if seen.path == path]
+
+    async def __call__(self, request: Request) -> Response:
+        seen = Seen(request.method, request.path, request.headers.get("Authorization"))
+        self.seen.append(seen)
+        hold = next((hold for hold in self._holds if hold.path == request.path), None)
+        if hold is None:
+            await asyncio.sleep(0)  # even a quick answer comes back on a later turn of the loop
+        else:
+            self._holds.remove(hold)
+            hold.arrived.set()
+            try:
+                await hold.release.wait()
+            except asyncio.CancelledError:
+                hold.cancelled = True
+                raise
+        response = self._answer(request)
+        seen.status = response.status
+        return response
+
+    def _answer(self, request: Request) -> Response:
+        if request.method == "POST" and request.path == REFRESH_PATH:
+            return self._refresh(request)
+        if request.path.startswith("/api/"):
+            valid = self.valid_access is not None and not self.refuse_every_access_token
+            if valid and request.headers.get("Authorization") == f"Bearer {self.valid_access}":
+                return Response(200, PROTECTED_BODY)
+            return Response(401, '{"detail": "Unauthorized"}')
+        return Response(404, '{"detail": "Not Found"}')
+
+    def _refresh(self, request: Request) -> Response:
+        outcome = self.refresh_outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        if isinstance(outcome, Response):
+            return outcome
+        if isinstance(outcome, int):
+            return Response(outcome, '{"detail": "refresh failed"}')
+        presented = json.loads(request.body or "{}").get("refreshToken")
+        if presented not in self._live_refresh:
+            return Response(401, '{"detail": "invalid refresh token"}')
+        self._live_refresh.remove(presented)
+        tokens = self.issue()
+        return Response(
+            200, json.dumps({"authorizationToken": tokens.access, "refreshToken": tokens.refresh})
+        )
+
+
+@dataclass
+class App:
+    """What a page holds: the gate, its token store, and how often it was told to log out."""
+
+    server: FakeServer
+    store: MemoryTokenStore
+    gate: RefreshGate = field(init=False)
+    logouts: int = 0
+
+    def get(self, path: str = "/api/resource") -> "asyncio.Future[Response]":
+        """Start `GET path` through the gate, as a click on the page would."""
+        return asyncio.ensure_future(self.gate.send(Request("GET", path)))
+
+    def _logout(self) -> None:
+        self.logouts += 1
+
+
+def open_app(server: FakeServer, *, logged_in: bool = True, **gate_options: object) -> App:
+    """A page on `server`, logged in with a fresh pair unless `logged_in` is False."""
+    app = App(server, MemoryTokenStore(server.issue() if logged_in else None))
+    gate_options.setdefault("clock", server.clock)
+    app.gate = RefreshGate(server, app.store, on_logout=app._logout, **gate_options)
+    return app
+
+
+async def within(awaitable: Awaitable[T], seconds: float = 2.0) -> T:
+    """Await `awaitable`, failing the test instead of hanging if the gate never gives up."""
+    return await asyncio.wait_for(awaitable, seconds)
+
+
+async def settle(turns: int = 20) -> None:
+    """Let every task that can run do so (the fake has no real I/O, so a few turns suffice)."""
+    for _ in range(turns):
+        await asyncio.sleep(0)

@@ -6,13 +6,15 @@ wire too, hence the browser's own fetch here.
 """
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import js
-from pyodide.ffi import JsException
+from pyodide.ffi import JsException, create_once_callable
 from pyscript import window
 from pyscript.ffi import to_js
 
-from app.errors import NetworkError
+from app.errors import NetworkError, TransientError
 from app.gate import Request, Response
 from app.tokens import Tokens
 
@@ -75,3 +77,45 @@ class LocalStorageTokenStore:
             window.localStorage.removeItem(REFRESH_KEY)
         except JsException:
             pass
+
+
+def has_web_locks() -> bool:
+    """Whether this browser offers the Web Locks API (secure contexts only)."""
+    return bool(getattr(window.navigator, "locks", None))
+
+
+@asynccontextmanager
+async def web_lock(name: str, timeout: float) -> AsyncIterator[None]:
+    """Hold the exclusive Web Lock `name`, shared by every tab of this origin.
+
+    Waiting longer than `timeout` for it raises TransientError, so a tab that hangs while
+    holding it cannot hang the others. The browser frees a closed tab's locks by itself.
+    """
+    granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    release: list[object] = []
+
+    def on_grant(_lock: object) -> object:
+        if granted.done():  # our caller gave up waiting: let go at once
+            return js.Promise.resolve()
+        granted.set_result(None)
+        hold = create_once_callable(lambda resolve, _reject: release.append(resolve))
+        return js.Promise.new(hold)
+
+    options = to_js({"mode": "exclusive", "signal": js.AbortSignal.timeout(int(timeout * 1000))})
+    request = asyncio.ensure_future(
+        window.navigator.locks.request(name, options, create_once_callable(on_grant))
+    )
+    # The request fails with an AbortError on timeout: expected, so mark it seen.
+    request.add_done_callback(lambda done: done.cancelled() or done.exception())
+    try:
+        await asyncio.wait({granted, request}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not granted.done():
+            granted.cancel()
+    if granted.cancelled():
+        raise TransientError("another tab held the refresh lock for too long; try again")
+    try:
+        yield
+    finally:
+        for resolve in release:
+            resolve()

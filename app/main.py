@@ -7,23 +7,38 @@ in tasks, so the page stays responsive.
 import asyncio
 import contextlib
 import json
+import time
+import traceback
 from collections.abc import Coroutine
 
 from pyscript import window
 from pyscript.ffi import create_proxy
 
 from app import routes
-from app.browser import FetchTransport, LocalStorageTokenStore
+from app.browser import (
+    ACCESS_KEY,
+    REFRESH_KEY,
+    FetchTransport,
+    LocalStorageTokenStore,
+    has_web_locks,
+    web_lock,
+)
 from app.errors import AuthError, NotLoggedIn, RefreshRejected, TransientError
-from app.gate import RefreshGate, Request
+from app.gate import Call, RefreshGate, Request
 from app.pages import RESULT_SLOTS, View
-from app.tokens import parse_token_pair
+from app.timeline import MAX_ROWS, Timeline
+from app.tokens import access_token_lifetime, parse_token_pair
 
 RESOURCE = Request("GET", "/api/resources")
+BROKEN_TOKEN = "sdf"  # what the seed article types into the console
+LOCK_NAME = "refresh-gate"
+LOCK_TIMEOUT = 20.0  # longer than a refresh may take, so only a hung tab trips it
+NO_TOKEN = "none"
 
-_view = View()
+_view = View(MAX_ROWS)
 _store = LocalStorageTokenStore()
 _transport = FetchTransport()
+_timeline = Timeline(time.time())
 _tasks: set[asyncio.Task] = set()
 
 
@@ -31,7 +46,15 @@ def _spawn(work: Coroutine) -> None:
     """Run `work` in the background, keeping a reference until it ends."""
     task = asyncio.create_task(work)
     _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task) -> None:
+    """Forget a finished task; a bug in it must not pass in silence."""
+    _tasks.discard(task)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        trace = "".join(traceback.format_exception(error))
+        window.console.error(f"Python error in {task.get_coro().__qualname__}:\n{trace}")
 
 
 def _go(path: str, *, replace: bool = False) -> None:
@@ -53,7 +76,29 @@ def _session_ended() -> None:
     _view.say("login", "Your session has ended. Please log in again.")
 
 
-_gate = RefreshGate(_transport, _store, on_logout=_session_ended)
+def _observe(call: Call) -> None:
+    """Show every call the gate makes in the timeline, as it starts and as it ends."""
+    _timeline.record(call)
+    _view.show_row(_timeline.row(call))
+    _view.draw_bars(_timeline.bars(time.time()))
+    _view.set_text("refresh-count", str(_gate.refresh_calls))
+
+
+def _refresh_lock() -> contextlib.AbstractAsyncContextManager[None]:
+    """One refresh across every tab of this origin."""
+    return web_lock(LOCK_NAME, LOCK_TIMEOUT)
+
+
+if not has_web_locks():
+    window.console.warn("Web Locks API missing: one refresh per tab, not across tabs.")
+
+_gate = RefreshGate(
+    _transport,
+    _store,
+    on_logout=_session_ended,
+    observe=_observe,
+    refresh_lock=_refresh_lock if has_web_locks() else contextlib.nullcontext,
+)
 
 
 def _render(*_: object) -> None:
@@ -152,6 +197,42 @@ async def _log_out() -> None:
             )
 
 
+def _break_token() -> None:
+    """What the seed asks the reader to type into the console."""
+    window.localStorage.setItem(ACCESS_KEY, BROKEN_TOKEN)
+    _show_token_left()
+
+
+def _show_token_left() -> None:
+    tokens = _store.load()
+    lifetime = access_token_lifetime(tokens.access) if tokens else None
+    if tokens is None:
+        text = NO_TOKEN
+    elif lifetime is None:
+        text = "unreadable token"
+    else:
+        left = lifetime[1] - time.time()
+        text = f"{left:.0f} s" if left > 0 else "expired"
+    _view.set_text("token-left", text)
+
+
+async def _count_down() -> None:
+    """Keep the token's remaining lifetime on screen current."""
+    while True:
+        _show_token_left()
+        await asyncio.sleep(1)
+
+
+def _on_storage(event: object) -> None:
+    """Another tab changed the tokens: use its refresh, follow its logout."""
+    if event.key not in (None, ACCESS_KEY, REFRESH_KEY):
+        return
+    _show_token_left()
+    if _store.load() is None and routes.page_for(str(window.location.pathname)) == "home":
+        _go(routes.login_url(_here()))
+        _view.say("login", "You were logged out in another tab.", error=False)
+
+
 def _on_submit(event: object) -> None:
     event.preventDefault()
     _spawn(_log_in())
@@ -164,6 +245,9 @@ def _listen(element_id: str, event: str, handler) -> None:
 _listen("login-form", "submit", _on_submit)
 _listen("send-three", "click", lambda _event: _spawn(_send_three()))
 _listen("log-out", "click", lambda _event: _spawn(_log_out()))
+_listen("break-token", "click", lambda _event: _break_token())
 window.addEventListener("popstate", create_proxy(_render))
+window.addEventListener("storage", create_proxy(_on_storage))
 _render()
+_spawn(_count_down())
 _view.set_ready()

@@ -4,18 +4,25 @@ The markup lives in index.html, so the page is visible before Python starts; thi
 only shows, hides and fills it. Everything is written as text, never parsed as HTML.
 """
 
-from pyscript import web
+from pyscript import document, web
+
+from app.timeline import Bar, Row
+
+SVG = "http://www.w3.org/2000/svg"
+BAR_HEIGHT = 14
+LABEL_WIDTH = 0.42  # share of the chart's width kept for the labels
 
 PAGES = ("login", "home")
 RESULT_SLOTS = ("first", "second", "third")
-_BUTTONS = ("submit", "send-three", "log-out")
+_BUTTONS = ("submit", "send-three", "break-token", "log-out")
 
 
 class View:
     """Handles to the page's elements, and the few things the app does to them."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_rows: int) -> None:
         self._page = web.page
+        self._max_rows = max_rows
 
     def _element(self, element_id: str):
         return self._page[element_id]
@@ -51,3 +58,44 @@ class View:
     def busy(self, button: str, busy: bool) -> None:
         """Disable a button while its action runs."""
         self._element(button).disabled = busy
+
+    def show_row(self, row: Row) -> None:
+        """Add a call to the timeline table, or update its row if it is there already."""
+        body = document.querySelector("#timeline-table tbody")
+        element = body.querySelector(f'tr[data-call="{row.call_id}"]')
+        if not element:  # querySelector answers JS null, which is falsy but not None
+            element = document.createElement("tr")
+            element.setAttribute("data-call", str(row.call_id))
+            for _ in range(7):
+                element.appendChild(document.createElement("td"))
+            body.appendChild(element)
+            # The table keeps as many rows as the timeline keeps calls.
+            while body.rows.length > self._max_rows:
+                body.deleteRow(0)
+        cells = (row.call_id, row.method, row.path, row.status, row.start_ms, row.duration_ms)
+        for cell, text in zip(element.cells, (*cells, row.note), strict=True):
+            cell.textContent = str(text)
+        tone = "refresh" if row.kind == "refresh" else ""
+        if not row.status.isdigit() or int(row.status) >= 400:
+            tone = f"{tone} failed".strip()
+        element.className = tone
+
+    def draw_bars(self, bars: list[Bar]) -> None:
+        """Redraw the time-axis chart: one labelled bar a call, on a shared axis."""
+        chart = document.getElementById("timeline-chart")
+        chart.replaceChildren()
+        chart.setAttribute("height", str(len(bars) * (BAR_HEIGHT + 4)))
+        for index, bar in enumerate(bars):
+            y = index * (BAR_HEIGHT + 4)
+            label = document.createElementNS(SVG, "text")
+            label.setAttribute("x", "0")
+            label.setAttribute("y", str(y + BAR_HEIGHT - 3))
+            label.textContent = bar.label
+            rect = document.createElementNS(SVG, "rect")
+            rect.setAttribute("x", f"{(LABEL_WIDTH + bar.x * (1 - LABEL_WIDTH)) * 100:.2f}%")
+            rect.setAttribute("width", f"{bar.width * (1 - LABEL_WIDTH) * 100:.2f}%")
+            rect.setAttribute("y", str(y))
+            rect.setAttribute("height", str(BAR_HEIGHT))
+            rect.setAttribute("class", bar.tone)
+            rect.setAttribute("data-call", str(bar.call_id))
+            chart.append(label, rect)

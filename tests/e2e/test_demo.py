@@ -2,7 +2,7 @@
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import NetworkLog, log_in, wait_ready
+from tests.e2e.support import NetworkLog, log_in, wait_ready
 
 RESOURCE = "/api/resources"
 REFRESH = "/authorization/refresh"

@@ -1,0 +1,121 @@
+"""One refresh across tabs, refresh before expiry, and the live request timeline."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.support import NetworkLog, ServerProcess, log_in, wait_ready
+from tests.e2e.test_demo import DATA, REFRESH, RESOURCE, SLOTS, _slot, _storage
+
+LATENCY_MS = 100
+
+
+def _add_latency(context: BrowserContext, page: Page) -> None:
+    """Every request of `page` takes LATENCY_MS longer, so that the tabs' 401s overlap."""
+    session = context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": LATENCY_MS, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+
+def _open_second_tab(context: BrowserContext) -> Page:
+    tab = context.new_page()
+    tab.goto("/")
+    wait_ready(tab)
+    tab.get_by_text(f"Home Page {DATA}").wait_for()
+    return tab
+
+
+def test_two_tabs_with_a_broken_token_share_one_refresh(
+    page: Page, context: BrowserContext, network: NetworkLog
+) -> None:
+    log_in(page)
+    other = _open_second_tab(context)
+    for tab in (page, other):
+        _add_latency(context, tab)
+    page.evaluate('localStorage.setItem("token", "sdf")')
+    mark = len(network.answers)
+
+    for tab in (page, other):
+        tab.evaluate("document.getElementById('send-three').click()")
+
+    for tab in (page, other):
+        for label in SLOTS:
+            expect(_slot(tab, label)).to_have_text(DATA)
+    assert network.count("POST", REFRESH, mark=mark) == 1
+    assert network.count("GET", RESOURCE, 200, mark=mark) == 6
+    assert network.count("GET", RESOURCE, 401, mark=mark) == 6
+    assert _storage(page, "refreshToken") is not None
+
+
+def test_logging_out_in_one_tab_shows_the_login_page_in_the_other(
+    page: Page, context: BrowserContext
+) -> None:
+    log_in(page)
+    other = _open_second_tab(context)
+    other.evaluate("window.__same_document = true")
+
+    page.get_by_role("button", name="Log out").click()
+
+    expect(other.get_by_role("heading", name="Login Page")).to_be_visible()
+    expect(other.get_by_role("alert")).to_have_text("You were logged out in another tab.")
+    assert other.evaluate("window.__same_document") is True
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server whose access tokens live 4 seconds."""
+    process = ServerProcess(tmp_path_factory.mktemp("short") / "auth.db", "--access-ttl", "4")
+    yield process
+    process.stop()
+
+
+def test_an_expired_token_is_refreshed_before_sending_without_any_401(
+    page: Page, network: NetworkLog, short_lived: ServerProcess
+) -> None:
+    log_in(page, short_lived.url)
+    expect(page.locator("#token-left")).to_have_text("expired", timeout=10_000)
+    mark = len(network.answers)
+
+    page.get_by_role("button", name="Send 3 requests").click()
+
+    for label in SLOTS:
+        expect(_slot(page, label)).to_have_text(DATA)
+    assert network.api(mark) == [("POST", REFRESH, 200)] + [("GET", RESOURCE, 200)] * 3
+
+
+def _timeline(page: Page) -> list[tuple[str, str, str, str]]:
+    rows = page.locator("#timeline-table tbody tr")
+    return [
+        (cells[1], cells[2], cells[3], cells[6])
+        for cells in (row.locator("td").all_inner_texts() for row in rows.all())
+    ]
+
+
+def test_break_token_reproduces_the_demo_and_the_timeline_shows_its_shape(
+    page: Page, network: NetworkLog
+) -> None:
+    log_in(page)
+    before = len(_timeline(page))
+
+    page.get_by_role("button", name="Break token").click()
+    expect(page.locator("#token-left")).to_have_text("unreadable token")
+    page.get_by_role("button", name="Send 3 requests").click()
+
+    for label in SLOTS:
+        expect(_slot(page, label)).to_have_text(DATA)
+    expect(page.locator("#refresh-count")).to_have_text("1")
+    rows = _timeline(page)[before:]
+    assert [(method, path, status) for method, path, status, _ in rows] == (
+        [("GET", RESOURCE, "401")] * 3 + [("POST", REFRESH, "200")] + [("GET", RESOURCE, "200")] * 3
+    )
+    assert [note for *_, note in rows[3:]] == ["the refresh"] + ["retried, waited at the gate"] * 3
+    expect(page.locator("#timeline-chart rect")).to_have_count(len(_timeline(page)))
+    shot = Path(os.environ.get("DEMO_SCREENSHOT", "test-results/demo.png"))
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=shot, full_page=True)

@@ -1,0 +1,98 @@
+"""Command line: ``python -m server_stub [--host H] [--port P] [--db PATH] ...``."""
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from server_stub.app import create_app
+from server_stub.config import Config
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be zero or more seconds")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Read the command line; every option has a default that runs the dev setup."""
+    defaults = Config()
+    parser = argparse.ArgumentParser(
+        prog="python -m server_stub",
+        description="Serve the page and the token API (login, refresh, logout, resources).",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="TCP port to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        default=defaults.db_path,
+        help="SQLite file for users and sessions, created with its folders if missing; "
+        "the signing secret is kept next to it as <db>.secret unless AUTH_SECRET is set "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--access-ttl",
+        type=_positive_int,
+        default=defaults.access_ttl,
+        metavar="S",
+        help="access token lifetime in seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--refresh-ttl",
+        type=_positive_int,
+        default=defaults.refresh_ttl,
+        metavar="S",
+        help="refresh token lifetime in seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--reuse-grace",
+        type=_non_negative_float,
+        default=defaults.reuse_grace,
+        metavar="S",
+        help="seconds during which a just-spent refresh token is refused without revoking "
+        "its session; later reuse revokes it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--web-root",
+        type=Path,
+        metavar="DIR",
+        default=defaults.web_root,
+        help="folder holding index.html, pyscript.toml, app/ and static/ (default: the repository)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Build the app from the command line and serve it until interrupted."""
+    args = parse_args(argv)
+    config = Config(
+        db_path=args.db,
+        web_root=args.web_root,
+        access_ttl=args.access_ttl,
+        refresh_ttl=args.refresh_ttl,
+        reuse_grace=args.reuse_grace,
+    )
+    app = create_app(config)
+    print(f"serving on http://{args.host}:{args.port}", flush=True)
+    # The access log shows method and path only; tokens travel in headers and bodies.
+    uvicorn.run(app, host=args.host, port=args.port, server_header=False)
+
+
+if __name__ == "__main__":
+    main()

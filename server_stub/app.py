@@ -1,0 +1,85 @@
+"""The FastAPI application: authorization routes, the protected resource, and the page."""
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header
+from fastapi.middleware import Middleware
+from fastapi.responses import PlainTextResponse, Response
+
+from server_stub.config import Config
+from server_stub.errors import InvalidToken, install_error_handlers
+from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
+from server_stub.passwords import PasswordChecker
+from server_stub.schemas import Credentials, RefreshRequest, TokenResponse
+from server_stub.secret import load_signing_secret
+from server_stub.sessions import Sessions, TokenPair
+from server_stub.store import AuthStore
+from server_stub.tokens import AccessClaims, AccessTokens
+from server_stub.web import add_page_routes
+
+
+def create_app(config: Config) -> FastAPI:
+    """Open (or create) the database and signing secret, seed the default user, build the app."""
+    store = AuthStore(config.db_path)
+    passwords = PasswordChecker()
+    if not store.has_users():
+        store.add_user(config.seed_user, passwords.hash(config.seed_password))
+    access_tokens = AccessTokens(
+        load_signing_secret(config.db_path),
+        issuer=config.issuer,
+        audience=config.audience,
+        ttl=config.access_ttl,
+        clock=config.clock,
+    )
+    sessions = Sessions(store, access_tokens, passwords, config)
+
+    app = FastAPI(
+        title="server_stub",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        middleware=[Middleware(NoStoreMiddleware), Middleware(BodyLimitMiddleware)],
+    )
+    install_error_handlers(app)
+
+    def bearer_claims(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> AccessClaims:
+        """Verify the ``Authorization: Bearer`` access token of the request."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("a Bearer access token is required")
+        return access_tokens.verify(token.strip())
+
+    @app.post("/authorization/token")
+    def token(body: Credentials) -> TokenResponse:
+        """Log in with user name and password; starts a new session."""
+        return _token_response(sessions.login(body.userName, body.password))
+
+    @app.post("/authorization/refresh")
+    def refresh(body: RefreshRequest) -> TokenResponse:
+        """Trade a refresh token, once, for a new pair."""
+        return _token_response(sessions.refresh(body.refreshToken))
+
+    @app.post("/authorization/logout", status_code=204)
+    def logout(body: RefreshRequest) -> Response:
+        """End the session of this refresh token (idempotent)."""
+        sessions.logout(body.refreshToken)
+        return Response(status_code=204)
+
+    @app.get("/api/resources")
+    def resources(claims: Annotated[AccessClaims, Depends(bearer_claims)]) -> PlainTextResponse:
+        """The protected resource: says whose token was presented."""
+        return PlainTextResponse(f"protected resources, username: {claims.name}")
+
+    add_page_routes(app, config.web_root)
+    return app
+
+
+def _token_response(pair: TokenPair) -> TokenResponse:
+    return TokenResponse(
+        userId=pair.user_id,
+        authorizationToken=pair.access_token,
+        refreshToken=pair.refresh_token,
+        expiresIn=pair.expires_in,
+    )

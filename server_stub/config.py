@@ -1,0 +1,34 @@
+"""Settings for one server instance, fixed at start."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `create_app` needs; the defaults serve the repository with a db under var/."""
+
+    db_path: Path = REPO_ROOT / "var" / "auth.db"
+    web_root: Path = REPO_ROOT
+    access_ttl: int = 300
+    refresh_ttl: int = 7 * 24 * 3600
+    # A spent refresh token presented again within this many seconds is refused without
+    # revoking its session: parallel tabs racing one refresh are not an attack. Later
+    # presentations are treated as theft and revoke the whole family (RFC 9700 §4.14.2).
+    reuse_grace: float = 5.0
+    issuer: str = "pyscript-refresh-gate"
+    audience: str = "pyscript-refresh-gate-api"
+    seed_user: str = "andreyka26_"
+    seed_password: str = field(default="Mypass1*", repr=False)
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Reject lifetimes that would make every token dead on arrival."""
+        if self.access_ttl <= 0 or self.refresh_ttl <= 0:
+            raise ValueError("access_ttl and refresh_ttl must be positive")
+        if self.reuse_grace < 0:
+            raise ValueError("reuse_grace must not be negative")

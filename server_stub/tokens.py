@@ -1,0 +1,102 @@
+"""Access tokens: short-lived HS256 JWTs, issued and verified under pinned rules."""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jwt
+
+from server_stub.errors import InvalidToken
+
+ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
+ACCESS_TOKEN_USE = "access"
+LEEWAY_SECONDS = 5
+MAX_TOKEN_LENGTH = 8192
+_REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+_ACCEPTED_TYPES = {ACCESS_TOKEN_TYPE, "application/" + ACCESS_TOKEN_TYPE}
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """Who a verified access token speaks for."""
+
+    user_id: str
+    name: str
+
+
+class AccessTokens:
+    """Issues and verifies access tokens with one key, issuer and audience."""
+
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        issuer: str,
+        audience: str,
+        ttl: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = ttl
+        self._clock = clock
+
+    @property
+    def ttl(self) -> int:
+        """Lifetime of a new access token in seconds."""
+        return self._ttl
+
+    def issue(self, user_id: str, name: str) -> str:
+        """Sign a new access token for this user, valid from now for ``ttl`` seconds."""
+        now = int(self._clock())
+        claims = {
+            "sub": user_id,
+            "name": name,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._ttl,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "jti": secrets.token_urlsafe(16),
+            "token_use": ACCESS_TOKEN_USE,
+        }
+        return jwt.encode(
+            claims, self._secret, algorithm=ALGORITHM, headers={"typ": ACCESS_TOKEN_TYPE}
+        )
+
+    def verify(self, token: str) -> AccessClaims:
+        """Return the claims of a valid access token, or raise `InvalidToken` saying why not.
+
+        The algorithm list is pinned, so the token's own ``alg`` (``none``, RS256, ...) is
+        never trusted; signature, time claims, issuer, audience and type are all checked.
+        """
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("access token is too long")
+        try:
+            decoded = jwt.decode_complete(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("access token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("access token is not valid yet") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise InvalidToken("access token is not valid") from None
+        header, payload = decoded["header"], decoded["payload"]
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYPES:
+            raise InvalidToken("token is not an access token")
+        if payload.get("token_use") != ACCESS_TOKEN_USE:
+            raise InvalidToken("token is not an access token")
+        user_id, name = payload["sub"], payload.get("name")
+        if not isinstance(user_id, str) or not isinstance(name, str):
+            raise InvalidToken("access token is not valid")
+        return AccessClaims(user_id=user_id, name=name)

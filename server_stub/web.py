@@ -1,0 +1,102 @@
+"""Serves the single-page app from web_root: a few files, two folders, index.html for routes."""
+
+import mimetypes
+import os
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
+
+from server_stub.middleware import is_api_path
+
+# Pyodide loads its runtime as ES modules and WebAssembly; browsers refuse either one when it
+# arrives with a guessed type such as text/plain, and the system's mime.types may lack them.
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("application/wasm", ".wasm")
+
+FOLDERS = ("app", "static")
+_CLIENT_ROUTE = "client_route"
+_PAGE_METHODS = ["GET", "HEAD"]
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class _Folder(StaticFiles):
+    """StaticFiles that answers 404 for a missing folder or an unreadable path, never 500."""
+
+    async def check_config(self) -> None:
+        """Accept a folder that does not exist (yet): its files are simply not found."""
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        """Find the file as StaticFiles does, treating any OS error as "not found"."""
+        try:
+            return super().lookup_path(path)
+        except (OSError, ValueError):
+            return "", None
+
+
+def add_page_routes(app: FastAPI, web_root: Path) -> None:
+    """Serve index.html, pyscript.toml, app/ and static/; register after the API routes.
+
+    Any other GET path without a file extension is a client-side route and gets index.html;
+    anything under the API prefixes, and anything else, is a JSON 404.
+    """
+    index = web_root / "index.html"
+
+    def send_file(path: Path, media_type: str | None = None) -> Response:
+        if not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+    @app.api_route("/", methods=_PAGE_METHODS, include_in_schema=False)
+    @app.api_route("/index.html", methods=_PAGE_METHODS, include_in_schema=False)
+    def page() -> Response:
+        """The page itself."""
+        return send_file(index, "text/html")
+
+    @app.api_route("/pyscript.toml", methods=_PAGE_METHODS, include_in_schema=False)
+    def pyscript_config() -> Response:
+        """PyScript's configuration, fetched by the page on load."""
+        return send_file(web_root / "pyscript.toml")
+
+    for folder in FOLDERS:
+        app.mount(f"/{folder}", _Folder(directory=web_root / folder, check_dir=False))
+
+    @app.api_route(
+        "/{path:path}", methods=_ALL_METHODS, name=_CLIENT_ROUTE, include_in_schema=False
+    )
+    def client_route(request: Request) -> Response:
+        """index.html for client-side routes such as /login; 404 or 405 for the rest."""
+        path = request.scope["path"]
+        allowed = _methods_of_other_route(request)
+        if allowed:
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+        if is_api_path(path):
+            raise HTTPException(404, "no such endpoint")
+        if request.method not in _PAGE_METHODS:
+            raise HTTPException(405, headers={"Allow": ", ".join(_PAGE_METHODS)})
+        if not _is_client_route(path):
+            raise HTTPException(404)
+        return send_file(index, "text/html")
+
+
+def _is_client_route(path: str) -> bool:
+    """A client route has no dot segments, no file extension, and is not a served folder."""
+    segments = path.strip("/").split("/")
+    if segments[0] in FOLDERS or any(part in (".", "..") for part in segments):
+        return False
+    return "." not in segments[-1]
+
+
+def _methods_of_other_route(request: Request) -> set[str]:
+    """Methods of the real route at this path, when the request used another method."""
+    path = request.scope["path"]
+    for route in request.app.router.routes:
+        if not isinstance(route, APIRoute) or route.name == _CLIENT_ROUTE:
+            continue
+        if route.path_regex.match(path):
+            return set(route.methods)
+    return set()

@@ -1,0 +1,157 @@
+"""A real ``python -m server_stub`` process on a real SQLite file: races, restarts, raw HTTP."""
+
+import hashlib
+import http.client
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+
+import httpx
+
+from .support import FORBIDDEN_MARKER, INDEX_HTML, REPO_ROOT, ServerProcess
+
+PARALLEL_REFRESHES = 50
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _live_tokens_of_family_of(server: ServerProcess, token: str) -> list[str]:
+    """Hashes of unspent tokens in unrevoked families, in the family ``token`` belongs to."""
+    with closing(sqlite3.connect(server.db_path)) as db:
+        (family_id,) = db.execute(
+            "SELECT family_id FROM refresh_tokens WHERE hash = ?", (_sha256(token),)
+        ).fetchone()
+        rows = db.execute(
+            "SELECT t.hash FROM refresh_tokens t JOIN families f ON f.id = t.family_id"
+            " WHERE t.family_id = ? AND t.spent_at IS NULL AND f.revoked_at IS NULL",
+            (family_id,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_fifty_parallel_refreshes_with_one_token_let_exactly_one_through(
+    live_server: ServerProcess, login: Callable[..., dict]
+) -> None:
+    limits = httpx.Limits(max_connections=PARALLEL_REFRESHES + 10)
+    with httpx.Client(base_url=live_server.url, limits=limits, timeout=30) as http:
+        token = login(http)["refreshToken"]
+        start_together = threading.Barrier(PARALLEL_REFRESHES)
+
+        def refresh(_: int) -> httpx.Response:
+            start_together.wait()
+            return http.post("/authorization/refresh", json={"refreshToken": token})
+
+        with ThreadPoolExecutor(PARALLEL_REFRESHES) as pool:
+            responses = list(pool.map(refresh, range(PARALLEL_REFRESHES)))
+
+        assert Counter(r.status_code for r in responses) == {200: 1, 401: 49}
+        refused = [r.json() for r in responses if r.status_code == 401]
+        assert {body["error"] for body in refused} == {"invalid_grant"}
+        (winner,) = [r.json()["refreshToken"] for r in responses if r.status_code == 200]
+        assert _live_tokens_of_family_of(live_server, token) == [_sha256(winner)]
+        # The losers were a race, not a theft: the winner's session carries on.
+        next_pair = http.post("/authorization/refresh", json={"refreshToken": winner})
+        assert next_pair.status_code == 200
+
+
+def test_a_restart_keeps_users_sessions_and_the_signing_secret(
+    start_server: Callable[..., ServerProcess], login: Callable[..., dict]
+) -> None:
+    before = start_server()
+    with httpx.Client(base_url=before.url) as http:
+        pair = login(http)
+    before.stop()
+
+    after = start_server(before.db_path)
+    with httpx.Client(base_url=after.url) as http:
+        bearer = {"Authorization": f"Bearer {pair['authorizationToken']}"}
+        resources = http.get("/api/resources", headers=bearer)
+        old_refresh = {"refreshToken": pair["refreshToken"]}
+        first_use = http.post("/authorization/refresh", json=old_refresh)
+        second_use = http.post("/authorization/refresh", json=old_refresh)
+        relogin = login(http)
+
+    assert resources.status_code == 200
+    assert first_use.status_code == 200
+    assert second_use.status_code == 401
+    assert relogin["userId"] == pair["userId"]
+
+
+def test_raw_traversal_requests_never_reach_files_outside_the_served_folders(
+    live_server: ServerProcess,
+) -> None:
+    # http.client sends the path as written; httpx would normalise the dot segments away.
+    paths = [
+        "/../pyproject.toml",
+        "/../../outside.txt",
+        "/static/../pyproject.toml",
+        "/static/../../outside.txt",
+        "/app/../pyproject.toml",
+        "/app/../server_stub/app.py",
+        "/app/%2e%2e/pyproject.toml",
+        "/static/%2e%2e/%2e%2e/outside.txt",
+        "/static/..%2f..%2foutside.txt",
+        "/static/..\\..\\outside.txt",
+        "/static//etc/passwd",
+        "/static/escape.txt",
+        "/server_stub/app.py",
+        "/pyproject.toml",
+        "/./pyproject.toml",
+    ]
+    answers = {}
+    for path in paths:
+        connection = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        answers[path] = (response.status, response.read().decode(errors="replace"))
+        connection.close()
+
+    assert {path: status for path, (status, _) in answers.items()} == dict.fromkeys(paths, 404)
+    assert not [path for path, (_, body) in answers.items() if FORBIDDEN_MARKER in body]
+
+
+def test_the_real_server_serves_the_page_for_client_routes(live_server: ServerProcess) -> None:
+    response = httpx.get(live_server.url + "/login")
+
+    assert response.status_code == 200
+    assert response.text == INDEX_HTML
+
+
+def test_the_server_announces_its_address_and_never_logs_tokens(
+    live_server: ServerProcess, login: Callable[..., dict]
+) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        first = login(http)
+        second = http.post(
+            "/authorization/refresh", json={"refreshToken": first["refreshToken"]}
+        ).json()
+        http.get("/api/resources", headers={"Authorization": f"Bearer {first['refreshToken']}"})
+    live_server.stop()
+
+    log = live_server.log()
+    assert f"serving on http://127.0.0.1:{live_server.port}" in log
+    assert "POST /authorization/refresh" in log  # the access log is on, and shows paths
+    for secret in (*first.values(), *second.values()):
+        if isinstance(secret, str) and len(secret) > 20:
+            assert secret not in log
+
+
+def test_the_command_line_documents_every_option() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server_stub", "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    for option in ("--host", "--port", "--db", "--access-ttl", "--refresh-ttl", "--web-root"):
+        assert option in result.stdout

@@ -1,0 +1,113 @@
+"""The page and its files are served from web_root, and nothing else from the disk."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from .support import FORBIDDEN_MARKER, INDEX_HTML
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/index.html", "/login", "/some/client/route", "/login/", "/docs"]
+)
+def test_the_page_and_its_client_routes_get_index_html(client: TestClient, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text == INDEX_HTML
+
+
+def test_head_of_the_page_answers_without_a_body(shared_client: TestClient) -> None:
+    response = shared_client.head("/login")
+
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_pyscript_toml_is_served(shared_client: TestClient) -> None:
+    response = shared_client.get("/pyscript.toml")
+
+    assert response.status_code == 200
+    assert response.text == 'name = "stub"\n'
+
+
+def test_python_files_under_app_are_served(shared_client: TestClient) -> None:
+    response = shared_client.get("/app/main.py")
+
+    assert response.status_code == 200
+    assert response.text == "print('hello from app')\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/static/runtime.mjs", "text/javascript"),
+        ("/static/legacy.js", "text/javascript"),
+        ("/static/runtime.wasm", "application/wasm"),
+    ],
+)
+def test_runtime_files_carry_the_mime_types_browsers_require(
+    shared_client: TestClient, path: str, media_type: str
+) -> None:
+    response = shared_client.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].partition(";")[0] == media_type
+
+
+def test_page_responses_are_not_marked_no_store(shared_client: TestClient) -> None:
+    assert shared_client.get("/static/runtime.mjs").headers.get("cache-control") != "no-store"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/missing.js",
+        "/app/missing.py",
+        "/favicon.ico",
+        "/app",
+        "/static",
+        "/static/",
+        "/pyproject.toml",
+        "/server_stub/app.py",
+        "/app/%2e%2e/pyproject.toml",
+        "/static/%2e%2e/pyproject.toml",
+        "/static/%2E%2E/%2E%2E/outside.txt",
+        "/static/..%2fpyproject.toml",
+        "/static/%2e%2e%2f%2e%2e%2foutside.txt",
+        "/%2e%2e/pyproject.toml",
+        "/static/escape.txt",
+        "/static/%00",
+        "/static/" + "a" * 5000,
+    ],
+)
+def test_anything_else_on_disk_is_a_404(shared_client: TestClient, path: str) -> None:
+    response = shared_client.get(path)
+
+    assert response.status_code == 404
+    assert FORBIDDEN_MARKER not in response.text
+    assert set(response.json()) == {"error", "message"}
+
+
+def test_a_missing_index_html_is_a_404_not_an_error(client: TestClient, web_root: Path) -> None:
+    (web_root / "index.html").unlink()
+
+    assert client.get("/login").status_code == 404
+    assert client.get("/").status_code == 404
+
+
+def test_a_missing_static_folder_is_a_404_not_an_error(client: TestClient, web_root: Path) -> None:
+    shutil.rmtree(web_root / "static")
+
+    assert client.get("/static/runtime.mjs").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/static/runtime.mjs"])
+def test_posting_to_the_page_is_a_405(client: TestClient, path: str) -> None:
+    response = client.post(path)
+
+    assert response.status_code == 405
+    assert set(response.json()) == {"error", "message"}

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage
 
-from tests.e2e.support import NetworkLog, ServerProcess
+from tests.e2e.support import NetworkLog, ServerProcess, start_server
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -46,7 +46,7 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One real server for the session (every login starts its own token family)."""
-    process = ServerProcess(tmp_path_factory.mktemp("server") / "auth.db")
+    process = start_server(tmp_path_factory.mktemp("server") / "auth.db")
     yield process
     process.stop()
 

@@ -1,61 +1,25 @@
 """What the end-to-end tests share: a real server process, the network log, page helpers."""
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request, Response
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.server.support import ServerProcess, launch_server
+
 READY = "body[data-ready]"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # The origins of the servers the tests started: the only ones a page may talk to.
 OWN_ORIGINS: set[str] = set()
 
 
-class ServerProcess:
-    """`python -m server_stub` on a free loopback port with its own SQLite file."""
-
-    def __init__(self, db: Path, *extra: str) -> None:
-        self.db = db
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        OWN_ORIGINS.add(self.url)
-        command = [sys.executable, "-m", "server_stub", "--port", str(self.port), "--db", str(db)]
-        self._process = subprocess.Popen([*command, *extra], cwd=ROOT)
-        self._wait_until_serving()
-
-    def _wait_until_serving(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"server_stub exited with {self._process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/pyscript.toml", timeout=1):
-                    return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.05)
-        raise RuntimeError("server_stub did not start")
-
-    def stop(self) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
+def start_server(db_path: Path, *extra_args: str) -> ServerProcess:
+    """A real server on the repository's own page, its origin allowed for the pages."""
+    server = launch_server(db_path, db_path.with_suffix(".log"), *extra_args)
+    OWN_ORIGINS.add(server.url)
+    return server
 
 
 @dataclass

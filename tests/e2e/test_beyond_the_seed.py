@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.support import NetworkLog, ServerProcess, log_in, wait_ready
+from tests.e2e.support import NetworkLog, ServerProcess, log_in, start_server, wait_ready
 from tests.e2e.test_demo import DATA, REFRESH, RESOURCE, SLOTS, _slot, _storage
 
 LATENCY_MS = 100
@@ -70,7 +70,7 @@ def test_logging_out_in_one_tab_shows_the_login_page_in_the_other(
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server whose access tokens live 4 seconds."""
-    process = ServerProcess(tmp_path_factory.mktemp("short") / "auth.db", "--access-ttl", "4")
+    process = start_server(tmp_path_factory.mktemp("short") / "auth.db", "--access-ttl", "4")
     yield process
     process.stop()
 

@@ -1,8 +1,5 @@
 """Fixtures for the backend tests: a tiny web root, apps on temp databases, real servers."""
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -15,15 +12,13 @@ from server_stub.app import create_app
 from server_stub.config import Config
 
 from .support import (
-    REPO_ROOT,
     SEED_PASSWORD,
     SEED_USER,
     FakeClock,
     ServerProcess,
     build_web_root,
-    free_port,
+    launch_server,
     secret_of,
-    wait_until_serving,
 )
 
 
@@ -127,21 +122,13 @@ def start_server(tmp_path: Path, web_root: Path) -> Iterator[Callable[..., Serve
     second call with the same path is a restart on the same data. All are stopped at the end.
     """
     started: list[ServerProcess] = []
-    environment = {key: value for key, value in os.environ.items() if key != "AUTH_SECRET"}
 
     def start(db_path: Path | None = None, *extra_args: str) -> ServerProcess:
-        db_path = db_path or tmp_path / "live" / "auth.db"
-        port = free_port()
         log_path = tmp_path / f"server-{len(started)}.log"
-        command = [sys.executable, "-m", "server_stub", "--port", str(port)]
-        command += ["--db", str(db_path), "--web-root", str(web_root), *extra_args]
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-            )
-        server = ServerProcess(db_path, port, log_path, process)
+        server = launch_server(
+            db_path or tmp_path / "live" / "auth.db", log_path, *extra_args, web_root=web_root
+        )
         started.append(server)
-        wait_until_serving(server)
         return server
 
     yield start

@@ -1,7 +1,9 @@
 """Constants and helpers shared by the backend tests (fixtures live in conftest.py)."""
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,3 +104,26 @@ def wait_until_serving(server: ServerProcess, timeout: float = 30.0) -> None:
         time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"server did not answer within {timeout} s:\n{server.log()}")
+
+
+def launch_server(
+    db_path: Path, log_path: Path, *extra_args: str, web_root: Path | None = None
+) -> ServerProcess:
+    """Start ``python -m server_stub`` on a free port and return once it answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "server_stub", "--port", str(port), "--db", str(db_path)]
+    if web_root is not None:
+        command += ["--web-root", str(web_root)]
+    environment = {key: value for key, value in os.environ.items() if key != "AUTH_SECRET"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*command, *extra_args],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = ServerProcess(db_path, port, log_path, process)
+    wait_until_serving(server)
+    return server

@@ -69,6 +69,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "its session; later reuse revokes it (default: %(default)s)",
     )
     parser.add_argument(
+        "--api-delay",
+        type=_non_negative_float,
+        default=defaults.api_delay,
+        metavar="S",
+        help="seconds GET /api/resources waits before answering, to see parallel requests "
+        "overlap (default: %(default)s)",
+    )
+    parser.add_argument(
         "--web-root",
         type=Path,
         metavar="DIR",
@@ -87,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         access_ttl=args.access_ttl,
         refresh_ttl=args.refresh_ttl,
         reuse_grace=args.reuse_grace,
+        api_delay=args.api_delay,
     )
     app = create_app(config)
     print(f"serving on http://{args.host}:{args.port}", flush=True)

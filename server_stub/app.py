@@ -1,5 +1,6 @@
 """The FastAPI application: authorization routes, the protected resource, and the page."""
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header
@@ -68,8 +69,12 @@ def create_app(config: Config) -> FastAPI:
         return Response(status_code=204)
 
     @app.get("/api/resources")
-    def resources(claims: Annotated[AccessClaims, Depends(bearer_claims)]) -> PlainTextResponse:
+    async def resources(
+        claims: Annotated[AccessClaims, Depends(bearer_claims)],
+    ) -> PlainTextResponse:
         """The protected resource: says whose token was presented."""
+        if config.api_delay:
+            await asyncio.sleep(config.api_delay)
         return PlainTextResponse(f"protected resources, username: {claims.name}")
 
     add_page_routes(app, config.web_root)

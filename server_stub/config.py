@@ -20,6 +20,9 @@ class Config:
     # revoking its session: parallel tabs racing one refresh are not an attack. Later
     # presentations are treated as theft and revoke the whole family (RFC 9700 §4.14.2).
     reuse_grace: float = 5.0
+    # Seconds /api/resources waits before answering: latency for the demo and the tests
+    # that show parallel requests overlapping on the wire.
+    api_delay: float = 0.0
     issuer: str = "pyscript-refresh-gate"
     audience: str = "pyscript-refresh-gate-api"
     seed_user: str = "andreyka26_"
@@ -30,5 +33,5 @@ class Config:
         """Reject lifetimes that would make every token dead on arrival."""
         if self.access_ttl <= 0 or self.refresh_ttl <= 0:
             raise ValueError("access_ttl and refresh_ttl must be positive")
-        if self.reuse_grace < 0:
-            raise ValueError("reuse_grace must not be negative")
+        if self.reuse_grace < 0 or self.api_delay < 0:
+            raise ValueError("reuse_grace and api_delay must not be negative")

@@ -1,8 +1,11 @@
 """The seed article's demo, in real Chromium against the real server."""
 
+from collections.abc import Iterator
+
+import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import NetworkLog, log_in, wait_ready
+from tests.e2e.support import NetworkLog, ServerProcess, log_in, start_server, wait_ready
 
 RESOURCE = "/api/resources"
 REFRESH = "/authorization/refresh"
@@ -128,3 +131,30 @@ def test_the_page_is_visible_and_inert_before_python_starts(page: Page) -> None:
     page.goto("/login", wait_until="domcontentloaded")
     expect(page.get_by_role("status")).to_have_text("starting…")
     expect(page.locator("body[data-ready]")).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server whose resource takes half a second, as over a slow network."""
+    process = start_server(tmp_path_factory.mktemp("slow") / "auth.db", "--api-delay", "0.5")
+    yield process
+    process.stop()
+
+
+def test_the_three_requests_overlap_on_the_wire(page: Page, slow_server: ServerProcess) -> None:
+    log_in(page, slow_server.url)
+    page.evaluate("performance.clearResourceTimings()")
+
+    page.get_by_role("button", name="Send 3 requests").click()
+
+    for label in SLOTS:
+        expect(_slot(page, label)).to_have_text(DATA)
+    timings = page.evaluate(
+        """performance.getEntriesByType("resource")
+            .filter(entry => entry.name.endsWith("/api/resources"))
+            .map(entry => [entry.requestStart, entry.responseStart])"""
+    )
+    assert len(timings) == 3
+    # Overlap: every request reached the server before any answer began to come back
+    # (Chromium's cache lock would send each only after the previous one's answer).
+    assert max(sent for sent, _ in timings) < min(answered for _, answered in timings)

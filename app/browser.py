@@ -6,7 +6,8 @@ wire too, hence the browser's own fetch here.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import js
@@ -16,7 +17,7 @@ from pyscript.ffi import to_js
 
 from app.errors import NetworkError, TransientError
 from app.gate import Request, Response
-from app.tokens import Tokens
+from app.tokens import Tokens, stored_pair
 
 ACCESS_KEY = "token"
 REFRESH_KEY = "refreshToken"
@@ -52,31 +53,56 @@ class FetchTransport:
 
 
 class LocalStorageTokenStore:
-    """The token pair in `window.localStorage`, under the seed's keys."""
+    """The token pair in `window.localStorage`, under the seed's keys.
+
+    If the browser refuses storage (disabled, full), the pair lives on in memory for this
+    tab: a refresh the server already rotated must never be lost.
+    """
+
+    def __init__(self, on_failure: Callable[[str], None]) -> None:
+        self._on_failure = on_failure
+        self._failed = False
+        self._memory: Tokens | None = None
+        self.discarded = False  # something was stored, but not a usable session
 
     def load(self) -> Tokens | None:
-        """The stored pair, or None if either half is missing or storage is unusable."""
+        """The stored pair, or None if there is no usable session."""
+        if self._failed:
+            return self._memory
         try:
             access = window.localStorage.getItem(ACCESS_KEY)
             refresh = window.localStorage.getItem(REFRESH_KEY)
-        except JsException:
-            return None
-        if not access or not refresh:
-            return None
-        return Tokens(str(access), str(refresh))
+        except JsException as error:
+            self._fail(error)
+            return self._memory
+        tokens = stored_pair(access, refresh)
+        if tokens is None and refresh:
+            self.discarded = True
+            self.clear()
+        return tokens
 
     def save(self, tokens: Tokens) -> None:
-        """Store the pair."""
-        window.localStorage.setItem(ACCESS_KEY, tokens.access)
-        window.localStorage.setItem(REFRESH_KEY, tokens.refresh)
+        """Store the pair (in memory, if storage refuses)."""
+        self.discarded = False
+        if not self._failed:
+            try:
+                window.localStorage.setItem(ACCESS_KEY, tokens.access)
+                window.localStorage.setItem(REFRESH_KEY, tokens.refresh)
+                return
+            except JsException as error:
+                self._fail(error)
+        self._memory = tokens
 
     def clear(self) -> None:
         """Remove both tokens."""
-        try:
+        self._memory = None
+        with contextlib.suppress(JsException):
             window.localStorage.removeItem(ACCESS_KEY)
             window.localStorage.removeItem(REFRESH_KEY)
-        except JsException:
-            pass
+
+    def _fail(self, error: JsException) -> None:
+        self._failed = True
+        self._on_failure(f"This browser refuses to store the session ({error.name}).")
 
 
 def has_web_locks() -> bool:

@@ -173,6 +173,8 @@ class RefreshGate:
         if self._refresh is not None:
             return await asyncio.shield(self._refresh), True
         tokens = self._load()
+        if not tokens.access:  # nothing worth sending: refresh first
+            return await self._join_refresh(tokens), True
         timing = self._time_left(tokens.access)
         if timing is None or timing[0] > timing[1]:
             return tokens.access, False

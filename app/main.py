@@ -25,9 +25,9 @@ from app.browser import (
 )
 from app.errors import AuthError, NotLoggedIn, RefreshRejected, TransientError
 from app.gate import Call, RefreshGate, Request
-from app.pages import RESULT_SLOTS, View
+from app.pages import PAGES, RESULT_SLOTS, View
 from app.timeline import MAX_ROWS, Timeline
-from app.tokens import access_token_lifetime, parse_token_pair
+from app.tokens import Tokens, access_token_lifetime, parse_token_pair
 
 RESOURCE = Request("GET", "/api/resources")
 BROKEN_TOKEN = "sdf"  # what the seed article types into the console
@@ -36,10 +36,11 @@ LOCK_TIMEOUT = 20.0  # longer than a refresh may take, so only a hung tab trips 
 NO_TOKEN = "none"
 
 _view = View(MAX_ROWS)
-_store = LocalStorageTokenStore()
+_store = LocalStorageTokenStore(on_failure=lambda text: _storage_failed(text))
 _transport = FetchTransport()
 _timeline = Timeline(time.time())
 _tasks: set[asyncio.Task] = set()
+_notice = ""  # a standing notice for the home page (storage refused), or nothing
 
 
 def _spawn(work: Coroutine) -> None:
@@ -55,6 +56,15 @@ def _finished(task: asyncio.Task) -> None:
     if not task.cancelled() and (error := task.exception()) is not None:
         trace = "".join(traceback.format_exception(error))
         window.console.error(f"Python error in {task.get_coro().__qualname__}:\n{trace}")
+
+
+def _storage_failed(text: str) -> None:
+    """Tell the user that the session will not survive this tab; it stays on screen."""
+    global _notice
+    _notice = f"{text} You stay logged in in this tab only."
+    window.console.warn(_notice)
+    for page in PAGES:
+        _view.say(page, _notice, error=False)
 
 
 def _go(path: str, *, replace: bool = False) -> None:
@@ -109,9 +119,11 @@ def _render(*_: object) -> None:
         return
     if _store.load() is None:
         _go(routes.login_url(_here()), replace=True)
+        if _store.discarded:
+            _view.say("login", "The stored session could not be read. Please log in again.")
         return
     _view.show("home")
-    _view.say("home", "")
+    _view.say("home", _notice, error=False)
     _spawn(_load_home())
 
 
@@ -144,7 +156,7 @@ async def _fill_slot(slot: str) -> None:
 
 async def _send_three() -> None:
     """The demo: three requests at once, each result beside its label."""
-    _view.say("home", "")
+    _view.say("home", _notice, error=False)
     _view.busy("send-three", True)
     try:
         await asyncio.gather(*(_fill_slot(slot) for slot in RESULT_SLOTS))
@@ -199,7 +211,9 @@ async def _log_out() -> None:
 
 def _break_token() -> None:
     """What the seed asks the reader to type into the console."""
-    window.localStorage.setItem(ACCESS_KEY, BROKEN_TOKEN)
+    tokens = _store.load()
+    if tokens is not None:
+        _store.save(Tokens(BROKEN_TOKEN, tokens.refresh))
     _show_token_left()
 
 

@@ -54,13 +54,36 @@ class MemoryTokenStore:
         self._tokens = None
 
 
+MAX_TOKEN_LENGTH = 8192  # far above any real token, far below what breaks a request header
+
+
+def usable_token(value: object) -> bool:
+    """Whether `value` can go into a header as a token: visible ASCII, of sane length."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_TOKEN_LENGTH
+        and all("!" <= char <= "~" for char in value)
+    )
+
+
+def stored_pair(access: object, refresh: object) -> Tokens | None:
+    """The pair read back from storage, whatever was put there by hand or by other code.
+
+    Without a usable refresh token there is no session (None). An unusable access token
+    becomes "", which the gate answers with a refresh instead of a doomed request.
+    """
+    if not usable_token(refresh):
+        return None
+    return Tokens(access if usable_token(access) else "", refresh)
+
+
 def parse_token_pair(payload: object) -> Tokens | None:
     """The pair from a login or refresh answer, or None when the answer lacks a usable one."""
     if not isinstance(payload, dict):
         return None
     access = payload.get("authorizationToken")
     refresh = payload.get("refreshToken")
-    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+    if not usable_token(access) or not usable_token(refresh):
         return None
     return Tokens(access=access, refresh=refresh)
 

@@ -14,6 +14,7 @@ from app.errors import (
     TransientError,
 )
 from app.gate import REFRESH_PATH, Request, Response
+from app.tokens import Tokens
 from tests.app.fakes import FakeServer, open_app, within
 
 
@@ -211,5 +212,20 @@ def test_without_stored_tokens_a_call_raises_not_logged_in_and_sends_nothing() -
 
         assert server.seen == []
         assert app.logouts == 0
+
+    asyncio.run(scenario())
+
+
+def test_without_a_usable_access_token_three_calls_refresh_once_and_never_send_it() -> None:
+    async def scenario() -> None:
+        server = FakeServer()
+        app = open_app(server)
+        app.store.save(Tokens("", app.store.load().refresh))
+
+        results = await within(asyncio.gather(*(app.get() for _ in range(3))))
+
+        assert [result.status for result in results] == [200] * 3
+        assert server.refresh_calls == 1
+        assert [seen.status for seen in server.to("/api/resource")] == [200] * 3
 
     asyncio.run(scenario())

@@ -6,7 +6,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server_stub.errors import error_response
 
 API_PREFIXES = ("/api", "/authorization")
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 16 * 1024  # every legitimate body is well under 1 KiB
 
 
 def is_api_path(path: str) -> bool:

@@ -3,12 +3,13 @@
 import asyncio
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.middleware import Middleware
 from fastapi.responses import PlainTextResponse, Response
 
 from server_stub.config import Config
 from server_stub.errors import InvalidToken, install_error_handlers
+from server_stub.limits import LoginLimiter
 from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
 from server_stub.passwords import PasswordChecker
 from server_stub.schemas import Credentials, RefreshRequest, TokenResponse
@@ -33,6 +34,9 @@ def create_app(config: Config) -> FastAPI:
         clock=config.clock,
     )
     sessions = Sessions(store, access_tokens, passwords, config)
+    login_limiter = LoginLimiter(
+        config.clock, attempts=config.login_attempts, window=config.login_window
+    )
 
     app = FastAPI(
         title="server_stub",
@@ -53,9 +57,11 @@ def create_app(config: Config) -> FastAPI:
         return access_tokens.verify(token.strip())
 
     @app.post("/authorization/token")
-    def token(body: Credentials) -> TokenResponse:
+    def token(body: Credentials, request: Request) -> TokenResponse:
         """Log in with user name and password; starts a new session."""
-        return _token_response(sessions.login(body.userName, body.password))
+        address = request.client.host if request.client else "unknown"
+        with login_limiter.attempt(body.userName, address):
+            return _token_response(sessions.login(body.userName, body.password))
 
     @app.post("/authorization/refresh")
     def refresh(body: RefreshRequest) -> TokenResponse:

@@ -23,6 +23,10 @@ class Config:
     # Seconds /api/resources waits before answering: latency for the demo and the tests
     # that show parallel requests overlapping on the wire.
     api_delay: float = 0.0
+    # Failed logins allowed per user name and per client address within login_window
+    # seconds; more get 429 until the oldest failure leaves the window (server_stub/limits.py).
+    login_attempts: int = 10
+    login_window: float = 60.0
     issuer: str = "pyscript-refresh-gate"
     audience: str = "pyscript-refresh-gate-api"
     seed_user: str = "andreyka26_"
@@ -35,3 +39,5 @@ class Config:
             raise ValueError("access_ttl and refresh_ttl must be positive")
         if self.reuse_grace < 0 or self.api_delay < 0:
             raise ValueError("reuse_grace and api_delay must not be negative")
+        if self.login_attempts <= 0 or self.login_window <= 0:
+            raise ValueError("login_attempts and login_window must be positive")

@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from server_stub.config import Config
 from server_stub.errors import InvalidToken, install_error_handlers
+from server_stub.headers import SecurityHeadersMiddleware
 from server_stub.limits import LoginLimiter
 from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
 from server_stub.passwords import PasswordChecker
@@ -43,7 +44,11 @@ def create_app(config: Config) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        middleware=[Middleware(NoStoreMiddleware), Middleware(BodyLimitMiddleware)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(NoStoreMiddleware),
+            Middleware(BodyLimitMiddleware),
+        ],
     )
     install_error_handlers(app)
 

@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from server_stub.headers import SECURITY_HEADERS
+
 logger = logging.getLogger(__name__)
 
 _CODES_BY_STATUS = {
@@ -141,4 +143,5 @@ async def _storage_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    return error_response(500, "server_error", "unexpected server error")
+    # Starlette answers this one outside every middleware, so it adds their headers itself.
+    return error_response(500, "server_error", "unexpected server error", dict(SECURITY_HEADERS))

@@ -13,7 +13,7 @@ from contextlib import closing
 
 import httpx
 
-from .support import FORBIDDEN_MARKER, INDEX_HTML, REPO_ROOT, ServerProcess
+from .support import FORBIDDEN_MARKER, INDEX_HTML, REPO_ROOT, SEED_PASSWORD, ServerProcess
 
 PARALLEL_REFRESHES = 50
 
@@ -124,7 +124,7 @@ def test_the_real_server_serves_the_page_for_client_routes(live_server: ServerPr
     assert response.text == INDEX_HTML
 
 
-def test_the_server_announces_its_address_and_never_logs_tokens(
+def test_the_server_announces_its_address_and_never_logs_tokens_or_passwords(
     live_server: ServerProcess, login: Callable[..., dict]
 ) -> None:
     with httpx.Client(base_url=live_server.url) as http:
@@ -132,14 +132,29 @@ def test_the_server_announces_its_address_and_never_logs_tokens(
         second = http.post(
             "/authorization/refresh", json={"refreshToken": first["refreshToken"]}
         ).json()
-        http.get("/api/resources", headers={"Authorization": f"Bearer {first['refreshToken']}"})
+        for token in (first["refreshToken"], second["authorizationToken"]):
+            http.get("/api/resources", headers={"Authorization": f"Bearer {token}"})
+        http.post("/authorization/logout", json={"refreshToken": second["refreshToken"]})
+        http.post("/authorization/refresh", json={"refreshToken": second["refreshToken"]})
+        http.post("/authorization/token", json={"userName": "x", "password": "Wrong-Pass-9"})
     live_server.stop()
 
     log = live_server.log()
     assert f"serving on http://127.0.0.1:{live_server.port}" in log
-    assert "POST /authorization/refresh" in log  # the access log is on, and shows paths
-    for secret in (*first.values(), *second.values()):
-        if isinstance(secret, str) and len(secret) > 20:
+    # The access log is on and shows every call, by method and path only.
+    for line in (
+        'POST /authorization/token HTTP/1.1" 200',
+        'POST /authorization/refresh HTTP/1.1" 200',
+        'GET /api/resources HTTP/1.1" 200',
+        'GET /api/resources HTTP/1.1" 401',
+        'POST /authorization/logout HTTP/1.1" 204',
+        'POST /authorization/refresh HTTP/1.1" 401',
+        'POST /authorization/token HTTP/1.1" 401',
+    ):
+        assert line in log
+    secrets = [value for value in (*first.values(), *second.values()) if isinstance(value, str)]
+    for secret in [*secrets, SEED_PASSWORD, "Wrong-Pass-9"]:
+        if len(secret) > 6:
             assert secret not in log
 
 

@@ -23,6 +23,14 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
+# Attacks that take longer than `make test` allows.
+# `make fuzz`: schemathesis against the API's own schema, FUZZ_EXAMPLES cases an operation.
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 400
+
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:logging tests/server/test_fuzz.py
+
 setup: $(VENV)/.installed vendor
 
 vendor: $(VENDOR)/.installed

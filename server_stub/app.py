@@ -3,15 +3,17 @@
 import asyncio
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.middleware import Middleware
 from fastapi.responses import PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server_stub.config import Config
 from server_stub.errors import InvalidToken, install_error_handlers
 from server_stub.headers import SecurityHeadersMiddleware
 from server_stub.limits import LoginLimiter
 from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
+from server_stub.openapi import BEARER_CHALLENGE, error_responses, refresh_token_links
 from server_stub.passwords import PasswordChecker
 from server_stub.schemas import Credentials, RefreshRequest, TokenResponse
 from server_stub.secret import load_signing_secret
@@ -39,11 +41,12 @@ def create_app(config: Config) -> FastAPI:
         config.clock, attempts=config.login_attempts, window=config.login_window
     )
 
+    # The schema is served (the fuzz tests read it); the interactive docs stay off.
     app = FastAPI(
         title="server_stub",
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             Middleware(NoStoreMiddleware),
@@ -51,35 +54,64 @@ def create_app(config: Config) -> FastAPI:
         ],
     )
     install_error_handlers(app)
+    bearer_scheme = HTTPBearer(auto_error=False, bearerFormat="JWT")
 
     def bearer_claims(
-        authorization: Annotated[str | None, Header()] = None,
+        request: Request,
+        _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     ) -> AccessClaims:
         """Verify the ``Authorization: Bearer`` access token of the request."""
+        # Parsed here rather than by HTTPBearer, which only declares the scheme in the schema.
+        authorization = request.headers.get("authorization")
         scheme, _, token = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("a Bearer access token is required")
         return access_tokens.verify(token.strip())
 
-    @app.post("/authorization/token")
+    @app.post(
+        "/authorization/token",
+        operation_id="logIn",
+        responses={
+            200: {"links": refresh_token_links()},
+            **error_responses(400, 401, 413, 415, 422, 429, 503),
+        },
+    )
     def token(body: Credentials, request: Request) -> TokenResponse:
         """Log in with user name and password; starts a new session."""
         address = request.client.host if request.client else "unknown"
         with login_limiter.attempt(body.userName, address):
             return _token_response(sessions.login(body.userName, body.password))
 
-    @app.post("/authorization/refresh")
+    @app.post(
+        "/authorization/refresh",
+        operation_id="refresh",
+        responses={
+            200: {"links": refresh_token_links()},
+            **error_responses(400, 401, 413, 415, 422, 503),
+        },
+    )
     def refresh(body: RefreshRequest) -> TokenResponse:
         """Trade a refresh token, once, for a new pair."""
         return _token_response(sessions.refresh(body.refreshToken))
 
-    @app.post("/authorization/logout", status_code=204)
+    @app.post(
+        "/authorization/logout",
+        operation_id="logOut",
+        status_code=204,
+        response_class=Response,
+        responses=error_responses(400, 413, 415, 422, 503),
+    )
     def logout(body: RefreshRequest) -> Response:
         """End the session of this refresh token (idempotent)."""
         sessions.logout(body.refreshToken)
         return Response(status_code=204)
 
-    @app.get("/api/resources")
+    @app.get(
+        "/api/resources",
+        operation_id="getResources",
+        response_class=PlainTextResponse,
+        responses=error_responses(401, 413, headers={401: BEARER_CHALLENGE}),
+    )
     async def resources(
         claims: Annotated[AccessClaims, Depends(bearer_claims)],
     ) -> PlainTextResponse:

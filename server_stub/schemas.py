@@ -31,3 +31,10 @@ class TokenResponse(BaseModel):
     authorizationToken: str
     refreshToken: str
     expiresIn: int
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a stable machine-readable ``error`` code and a human ``message``."""
+
+    error: str
+    message: str

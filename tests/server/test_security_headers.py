@@ -22,6 +22,7 @@ REQUESTS = {
     "app file": ("GET", "/app/main.py", {}, 200),
     "static file": ("GET", "/static/runtime.mjs", {}, 200),
     "missing static file": ("GET", "/static/nothing.js", {}, 404),
+    "schema": ("GET", "/openapi.json", {}, 200),
     "login": ("POST", "/authorization/token", {"json": CREDENTIALS}, 200),
     "no token": ("GET", "/api/resources", {}, 401),
     "unknown api path": ("GET", "/api/nothing", {}, 404),
@@ -91,3 +92,17 @@ def test_the_policy_forbids_inline_code_other_origins_and_framing() -> None:
     assert not [s for s in every_source if s in ("'unsafe-inline'", "'unsafe-eval'", "*")]
     assert not [s for s in every_source if "://" in s or s in ("http:", "https:", "data:")]
 
+
+def test_the_schema_is_served_but_the_interactive_docs_are_not(shared_client: TestClient) -> None:
+    schema = shared_client.get("/openapi.json").json()
+    docs = shared_client.get("/docs")
+    redoc = shared_client.get("/redoc")
+
+    assert set(schema["paths"]) == {
+        "/authorization/token",
+        "/authorization/refresh",
+        "/authorization/logout",
+        "/api/resources",
+    }
+    for page in (docs, redoc):  # no Swagger UI: just the app's own page for a client route
+        assert "swagger" not in page.text.lower() and "redoc" not in page.text.lower()

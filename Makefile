@@ -25,11 +25,16 @@ format: $(VENV)/.installed
 
 # Attacks that take longer than `make test` allows.
 # `make fuzz`: schemathesis against the API's own schema, FUZZ_EXAMPLES cases an operation.
-.PHONY: fuzz
+# `make soak`: many users for a fixed time against a real server on loopback; one table.
+.PHONY: fuzz soak
 FUZZ_EXAMPLES ?= 400
+SOAK_ARGS ?= --seconds 20 --users 50
 
 fuzz: $(VENV)/.installed
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:logging tests/server/test_fuzz.py
+
+soak: $(VENV)/.installed
+	$(BIN)/python -m tests.load.soak $(SOAK_ARGS)
 
 setup: $(VENV)/.installed vendor
 

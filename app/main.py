@@ -92,6 +92,8 @@ def _observe(call: Call) -> None:
     _view.show_row(_timeline.row(call))
     _view.draw_bars(_timeline.bars(time.time()))
     _view.set_text("refresh-count", str(_gate.refresh_calls))
+    if call.kind == "refresh" and call.ended is not None:
+        _show_token_left()
 
 
 def _refresh_lock() -> contextlib.AbstractAsyncContextManager[None]:
@@ -184,6 +186,9 @@ async def _log_in() -> None:
         _view.busy("submit", False)
     if response.status == 401:
         _view.say("login", "Wrong user name or password.")
+        return
+    if response.status == 429:
+        _view.say("login", "Too many failed attempts. Wait a minute, then try again.")
         return
     try:
         tokens = parse_token_pair(json.loads(response.body))

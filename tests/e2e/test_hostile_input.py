@@ -1,11 +1,13 @@
 """Hostile or broken input reaching the page: it shows text, stays on this origin, never crashes."""
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.support import NetworkLog, ServerProcess, log_in, wait_ready
+from tests.e2e.support import NetworkLog, ServerProcess, log_in, start_server, wait_ready
 from tests.e2e.test_demo import DATA, REFRESH, RESOURCE, SLOTS, _slot, _storage
 
 PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
@@ -166,3 +168,29 @@ def test_a_refresh_answered_by_a_broken_gateway_keeps_the_session(page: Page) ->
     assert _storage(page, "refreshToken") == refresh_token
     assert page.locator("main img, main script").count() == 0
     assert _no_script_ran(page)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of the test's own, whose login limits no other test shares."""
+    process = start_server(tmp_path / "auth.db")
+    yield process
+    process.stop()
+
+
+def test_guessing_passwords_is_stopped_with_a_message(
+    page: Page, own_server: ServerProcess
+) -> None:
+    page.goto(f"{own_server.url}/login")
+    wait_ready(page)
+    page.get_by_label("Password").fill("guess")
+    message = page.locator("#login-message")
+
+    for _ in range(10):
+        page.get_by_role("button", name="Submit").click()
+        expect(message).to_have_text("Wrong user name or password.")
+        page.evaluate("document.getElementById('login-message').textContent = ''")
+    page.get_by_role("button", name="Submit").click()
+
+    expect(message).to_have_text("Too many failed attempts. Wait a minute, then try again.")
+    assert _storage(page, "token") is None

@@ -83,6 +83,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=defaults.web_root,
         help="folder holding index.html, pyscript.toml, app/ and static/ (default: the repository)",
     )
+    parser.add_argument(
+        "--bench",
+        action="store_true",
+        help="also serve the benchmark's pages under /bench/ (see `make bench`; off by default)",
+    )
     return parser.parse_args(argv)
 
 
@@ -96,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         refresh_ttl=args.refresh_ttl,
         reuse_grace=args.reuse_grace,
         api_delay=args.api_delay,
+        bench_root=args.web_root / "bench" if args.bench else None,
     )
     app = create_app(config)
     print(f"serving on http://{args.host}:{args.port}", flush=True)

@@ -120,7 +120,7 @@ def create_app(config: Config) -> FastAPI:
             await asyncio.sleep(config.api_delay)
         return PlainTextResponse(f"protected resources, username: {claims.name}")
 
-    add_page_routes(app, config.web_root)
+    add_page_routes(app, config.web_root, config.bench_root)
     return app
 
 

@@ -27,6 +27,9 @@ class Config:
     # seconds; more get 429 until the oldest failure leaves the window (server_stub/limits.py).
     login_attempts: int = 10
     login_window: float = 60.0
+    # `make bench` only: serve bench/contestants/ under /bench/ and bench/vendor/ (its
+    # copied npm libraries) under /bench/vendor/. None, the default, serves neither.
+    bench_root: Path | None = None
     issuer: str = "pyscript-refresh-gate"
     audience: str = "pyscript-refresh-gate-api"
     seed_user: str = "andreyka26_"

@@ -38,8 +38,11 @@ class _Folder(StaticFiles):
             return "", None
 
 
-def add_page_routes(app: FastAPI, web_root: Path) -> None:
+def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None) -> None:
     """Serve index.html, pyscript.toml, app/ and static/; register after the API routes.
+
+    With a `bench_root`, also serve its contestants/ under /bench/ and vendor/ under
+    /bench/vendor/, for `make bench`.
 
     Any other GET path without a file extension is a client-side route and gets index.html;
     anything under the API prefixes, and anything else, is a JSON 404.
@@ -64,6 +67,10 @@ def add_page_routes(app: FastAPI, web_root: Path) -> None:
 
     for folder in FOLDERS:
         app.mount(f"/{folder}", _Folder(directory=web_root / folder, check_dir=False))
+    if bench_root is not None:
+        app.mount("/bench/vendor", _Folder(directory=bench_root / "vendor", check_dir=False))
+        contestants = _Folder(directory=bench_root / "contestants", check_dir=False, html=True)
+        app.mount("/bench", contestants)
 
     @app.api_route(
         "/{path:path}", methods=_ALL_METHODS, name=_CLIENT_ROUTE, include_in_schema=False

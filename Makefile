@@ -9,7 +9,7 @@ PORT ?= 8000
 VENDOR := static/vendor
 PYODIDE_FILES := pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
 
-.PHONY: run test setup vendor browser lint format clean
+.PHONY: run test setup vendor browser lint format clean bench
 
 run: setup
 	$(BIN)/python -m server_stub --host $(HOST) --port $(PORT)
@@ -66,5 +66,30 @@ $(VENV)/.browser: $(VENV)/.installed
 	else $(BIN)/python -m playwright install chromium; fi
 	touch $@
 
+# `make bench`: the page against the JavaScript clients people use today, one table and a
+# chart in bench/results.md and bench/results.png. BENCH_ARGS=--quick runs each case once.
+BENCH_ARGS ?=
+bench: $(VENV)/.bench $(VENDOR)/.installed bench/vendor/.installed browser
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+$(VENV)/.bench: $(VENV)/.installed
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
+# The contestants' libraries, pinned in bench/package-lock.json, served under /bench/vendor/.
+# axios-auth-refresh's ES module imports the bare name "axios": point it at the copy beside it.
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+
+bench/vendor/.installed: bench/node_modules/.package-lock.json
+	rm -rf bench/vendor && mkdir -p bench/vendor
+	cp bench/node_modules/axios/dist/esm/axios.min.js bench/vendor/axios.js
+	cp bench/node_modules/axios/dist/esm/axios.min.js.map bench/vendor/
+	sed 's#from"axios"#from"./axios.js"#' bench/node_modules/axios-auth-refresh/dist/index.esm.js \
+	    > bench/vendor/axios-auth-refresh.js
+	grep -q 'from"./axios.js"' bench/vendor/axios-auth-refresh.js
+	cp bench/node_modules/axios-auth-refresh/dist/index.esm.js.map bench/vendor/
+	touch $@
+
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache bench/node_modules bench/vendor

@@ -1,0 +1,10 @@
+// Init script for the PyScript pages only (the app and the bare page): keep the handle of
+// PyScript's interpreter as window.__benchPython, for the benchmark to read the runtime's
+// WebAssembly memory and to fire requests through the app's own code. PyScript offers no
+// other way in from outside: the py:ready event carries no interpreter. The import is the
+// same module instance the page loads, so the hook is in place before Python starts.
+import("/static/vendor/pyscript/core.js").then(({ hooks }) => {
+  hooks.main.onReady.add((wrapper) => {
+    window.__benchPython = wrapper.interpreter;
+  });
+});

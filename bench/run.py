@@ -1,0 +1,414 @@
+"""`make bench`: this page side by side with the JavaScript clients people use today.
+
+One run starts the server (with --bench, so it also serves bench/contestants/), a second
+server on the same database whose access tokens live 2 s (to mint expired tokens), and the
+delay line of bench/proxy.py in front of the first; Chromium talks to the delay line only.
+It prints one table and writes it, with the machine and versions, to bench/results.md,
+and the same figures as a chart to bench/results.png.
+
+    python -m bench.run [--quick] [--reps N] [--delay-ms MS]
+"""
+
+import argparse
+import base64
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from bench import startup
+from bench.contest import (
+    CONTESTANTS,
+    SCENARIOS,
+    Arena,
+    Contestant,
+    Run,
+    Scenario,
+    Spoil,
+    TokenPair,
+)
+from bench.report import COST_MODES, Results, draw_chart, markdown_table, misses, table_rows
+from bench.report import write_markdown as write_results
+from tests.e2e.conftest import CHROMIUM_ARGS  # the end-to-end tests' Chromium, flag for flag
+from tests.server.support import (
+    REPO_ROOT,
+    SEED_PASSWORD,
+    SEED_USER,
+    ServerProcess,
+    free_port,
+    launch_server,
+)
+
+BENCH = REPO_ROOT / "bench"
+SHORT_TTL = 2
+SERVER_LEEWAY = 5  # seconds past `exp` the server still accepts a token (server_stub/tokens.py)
+FIRE = 300
+PARTS = ("scenarios", "cost", "startup")
+
+
+class Stack:
+    """The two servers and the delay line, for the length of a `with` block."""
+
+    def __init__(self, base: Path, delay_ms: float) -> None:
+        self.base = base
+        self.delay_ms = delay_ms
+        self.servers: list[ServerProcess] = []
+        self.proxy: subprocess.Popen[bytes] | None = None
+        self.origin = ""
+
+    def __enter__(self) -> "Stack":
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _start(self) -> None:
+        db = self.base / "auth.db"
+        self.servers.append(launch_server(db, self.base / "server.log", "--bench"))
+        # Same database and signing secret: its tokens are good on the main server too.
+        self.servers.append(
+            launch_server(db, self.base / "short.log", "--access-ttl", str(SHORT_TTL))
+        )
+        port = free_port()
+        self.proxy = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.proxy",
+                "--port",
+                str(port),
+                "--upstream",
+                f"127.0.0.1:{self.servers[0].port}",
+                "--delay-ms",
+                str(self.delay_ms),
+            ],
+            cwd=REPO_ROOT,
+            stdout=self.base.joinpath("proxy.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        _wait_for_port(port)
+        self.origin = f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *_: object) -> None:
+        if self.proxy is not None:
+            self.proxy.terminate()
+            self.proxy.wait(timeout=10)
+        for server in self.servers:
+            server.stop()
+
+    def log_in(self, *, short_lived: bool = False) -> TokenPair:
+        """A new session, straight from the server (not through the delay line)."""
+        server = self.servers[1 if short_lived else 0]
+        answer = httpx.post(
+            server.url + "/authorization/token",
+            json={"userName": SEED_USER, "password": SEED_PASSWORD},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        body = answer.json()
+        return TokenPair(body["authorizationToken"], body["refreshToken"])
+
+
+def _wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the delay line did not listen on port {port}")
+
+
+def _expires_at(token: str) -> float:
+    payload = token.split(".")[1]
+    return float(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+
+
+class ExpiredTokens:
+    """Pairs minted on the short-lived server at start, handed out once the server refuses them."""
+
+    def __init__(self, stack: Stack, count: int) -> None:
+        self._pairs = [stack.log_in(short_lived=True) for _ in range(count)]
+
+    def take(self) -> TokenPair:
+        """An access token past its exp and the server's leeway, with its live refresh token."""
+        pair = self._pairs.pop()
+        wait = _expires_at(pair.access) + SERVER_LEEWAY + 1 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        return pair
+
+
+def _describe(run: Run) -> str:
+    took = "logged out" if run.ms is None else f"{run.ms:.0f} ms"
+    return (
+        f"{took}, {run.refreshes} refresh, {run.unauthorized}x401, {run.ok}/{run.issued} answered"
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to run: by default everything; `--only` narrows it for a quicker look."""
+
+    contestants: tuple[Contestant, ...] = CONTESTANTS
+    scenarios: tuple[Scenario, ...] = SCENARIOS
+    parts: tuple[str, ...] = PARTS
+
+    @classmethod
+    def of(cls, names: Sequence[str]) -> "Selection":
+        """Keep the named contestants, scenarios and parts; a kind not named is kept whole."""
+        known = {c.key for c in CONTESTANTS} | {s.key for s in SCENARIOS} | set(PARTS)
+        if unknown := set(names) - known:
+            raise SystemExit(f"--only: unknown {', '.join(sorted(unknown))}; known: {known}")
+        contestants = tuple(c for c in CONTESTANTS if c.key in names)
+        scenarios = tuple(s for s in SCENARIOS if s.key in names)
+        parts = tuple(part for part in PARTS if part in names)
+        return cls(contestants or CONTESTANTS, scenarios or SCENARIOS, parts or PARTS)
+
+
+def run_scenarios(
+    browser: Browser, stack: Stack, results: Results, selection: Selection, reps: tuple[int, int]
+) -> None:
+    """Each scenario for each contestant, with its valid-token baseline, repeated."""
+    light_reps, heavy_reps = reps
+    arenas = {c.key: Arena(browser, stack.origin, c) for c in selection.contestants}
+    expired = ExpiredTokens(stack, light_reps * len(arenas))
+    try:
+        for rep in range(light_reps):
+            for contestant in selection.contestants:
+                if contestant.other_wire and rep >= heavy_reps:
+                    continue
+                arena = arenas[contestant.key]
+                done: set[tuple] = set()
+                for scenario in selection.scenarios:
+                    if scenario.fire and (rep >= heavy_reps or contestant.other_wire):
+                        continue
+                    if scenario.action not in done:
+                        done.add(scenario.action)
+                        run = _one(arena, scenario, "valid", stack, None, rep)
+                        results.baselines.setdefault((contestant.key, scenario.action), [])
+                        results.baselines[(contestant.key, scenario.action)].append(run)
+                    spoilt = expired.take() if scenario.spoil == "expired" else None
+                    run = _one(arena, scenario, scenario.spoil, stack, spoilt, rep)
+                    results.runs.setdefault((contestant.key, scenario.key), []).append(run)
+    finally:
+        for arena in arenas.values():
+            arena.close()
+
+
+def _one(
+    arena: Arena,
+    scenario: Scenario,
+    spoil: Spoil,
+    stack: Stack,
+    expired: TokenPair | None,
+    rep: int,
+) -> Run:
+    started = time.monotonic()
+    pair = stack.log_in()
+    logged_in = time.monotonic()
+    run = arena.run(scenario, pair, spoil, expired or pair)
+    print(
+        f"  {rep + 1}. {arena.contestant.key:12} {scenario.key:13} {spoil:8} {_describe(run)}"
+        f" [{logged_in - started:.2f}+{time.monotonic() - logged_in:.2f} s]",
+        flush=True,
+    )
+    return run
+
+
+def run_cost(browser: Browser, stack: Stack, results: Results, reps: int) -> None:
+    """300 requests with a valid token: plain fetch, the bare gate, the page's code."""
+    arena = Arena(browser, stack.origin, CONTESTANTS[0])
+    modes = [mode for mode, _ in COST_MODES]
+    try:
+        for rep in range(reps):
+            # A different order each time, so that none of the three always goes first.
+            for mode in modes[rep % len(modes) :] + modes[: rep % len(modes)]:
+                pair = stack.log_in()
+                arena.put_tokens(pair.access, pair.refresh)
+                ms = arena.fire(mode, FIRE)
+                results.cost.setdefault(mode, []).append(ms)
+                print(f"  {rep + 1}. cost {mode:12} {ms:.0f} ms", flush=True)
+    finally:
+        arena.close()
+
+
+def run_startup(
+    playwright: Playwright, launch: dict, stack: Stack, results: Results, reps: int
+) -> None:
+    """Cold and warm start-up, bytes and memory of each page, `reps` times."""
+    for rep in range(reps):
+        for page in startup.PAGES:
+            got = startup.measure(playwright, launch, stack.origin, page, stack.log_in())
+            results.startup.setdefault(page.key, []).append(got)
+            print(
+                f"  {rep + 1}. start-up {page.key:6} cold {got.cold_ms:.0f} ms "
+                f"warm {got.warm_ms:.0f} ms, {got.cold_bytes / 1e6:.1f} MB cold",
+                flush=True,
+            )
+
+
+def _package_version(folder: Path) -> str:
+    try:
+        return json.loads((folder / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def _memory_gb() -> str:
+    try:
+        kilobytes = int(Path("/proc/meminfo").read_text().split()[1])
+        return f"{kilobytes / 1024 / 1024:.0f} GB"
+    except (OSError, ValueError, IndexError):
+        return "?"
+
+
+def _commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "?"
+    return head + (" with uncommitted changes" if dirty else "")
+
+
+def machine_and_versions(browser_version: str, args: argparse.Namespace, reps: str) -> dict:
+    """What the results.md header says about where and with what the run happened."""
+    modules = REPO_ROOT / "node_modules"
+    bench_modules = BENCH / "node_modules"
+    return {
+        "run": f"make bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}",
+        "machine": f"{_cpu()}, {os.cpu_count()} CPUs, {_memory_gb()} RAM, {platform.platform()}",
+        "browser": f"Chromium {browser_version} (headless, {' '.join(CHROMIUM_ARGS)})",
+        "runtime": (
+            f"Pyodide {_package_version(modules / 'pyodide')}, "
+            f"PyScript {_package_version(modules / '@pyscript' / 'core')}, "
+            f"Python {platform.python_version()} (server and harness)"
+        ),
+        "contestants": (
+            f"axios {_package_version(bench_modules / 'axios')}, "
+            f"axios-auth-refresh {_package_version(bench_modules / 'axios-auth-refresh')}"
+        ),
+        "network": (
+            f"bench/proxy.py delay line on loopback, {args.delay_ms:g} ms each way "
+            f"({2 * args.delay_ms:g} ms a round trip), no bandwidth limit, HTTP/1.1"
+        ),
+        "repetitions": reps,
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="every measurement once")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions (default: %(default)s)")
+    parser.add_argument(
+        "--heavy-reps",
+        type=int,
+        default=3,
+        help="repetitions of the 300-request runs and of start-up (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--delay-ms", type=float, default=50.0, help="delay each way (default: %(default)s)"
+    )
+    parser.add_argument("--out", type=Path, default=BENCH, help="folder for results.md/.png")
+    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument(
+        "--report-from",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: draw the table and chart again from a run's bench/out/results.json",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="NAMES",
+        help="comma-separated contestants, scenarios and parts (scenarios, cost, startup) to "
+        "run; a kind not named runs whole",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Measure everything, print the table, write results.md and results.png."""
+    args = parse_args(argv)
+    if args.report_from:
+        report(Results.load(args.report_from), args.out)
+        return
+    selection = Selection.of([name for name in args.only.split(",") if name])
+    reps = 1 if args.quick else args.reps
+    heavy_reps = 1 if args.quick else min(reps, args.heavy_reps)
+    launch = {"executable_path": args.chromium, "args": CHROMIUM_ARGS, "headless": True}
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as base,
+        Stack(Path(base), args.delay_ms) as stack,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(**launch)
+        counts = f"{reps} (300-request runs and start-up: {heavy_reps})"
+        results = Results(machine_and_versions(browser.version, args, counts))
+        print(f"through {stack.origin} ({args.delay_ms:g} ms each way)", flush=True)
+        if "scenarios" in selection.parts:
+            run_scenarios(browser, stack, results, selection, (reps, heavy_reps))
+        if "cost" in selection.parts:
+            run_cost(browser, stack, results, heavy_reps)
+        browser.close()
+        if "startup" in selection.parts:
+            print("start-up, bytes and memory (a new Chromium profile each)", flush=True)
+            run_startup(playwright, launch, stack, results, heavy_reps)
+    results.meta["duration"] = f"{time.monotonic() - started:.0f} s"
+    results.save(BENCH / "out" / "results.json")
+    report(results, args.out)
+
+
+def report(results: Results, out: Path) -> None:
+    """Print the table and the misses; write results.md and results.png into `out`."""
+    rows = table_rows(results)
+    out.mkdir(parents=True, exist_ok=True)
+    chart = out / "results.png"
+    write_results(results, rows, out / "results.md", chart)
+    draw_chart(results, chart)
+    print()
+    print(markdown_table(rows))
+    print()
+    missed = misses(rows)
+    print("This page misses:" if missed else "This page meets every target measured.")
+    for miss in missed:
+        print(f"  - {miss}")
+    print(f"\nwritten: {out / 'results.md'}, {chart} ({results.meta.get('duration', '?')})")
+
+
+if __name__ == "__main__":
+    main()

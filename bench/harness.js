@@ -3,7 +3,10 @@
 // and watches for the page's readiness mark; it changes nothing on the page by itself.
 (() => {
   const SLOTS = ["first", "second", "third"];
-  const bench = (window.__bench = { readyAt: null, result: null });
+  const bench = (window.__bench = { readyAt: null, pythonReadyAt: null, result: null });
+
+  // PyScript pages: the runtime is up and the page's files are in, its script not yet run.
+  document.addEventListener("py:ready", () => { bench.pythonReadyAt ??= performance.now(); });
 
   // Start-up: the moment the page marks itself ready, on its own clock (0 = navigation start).
   new MutationObserver((_, observer) => {

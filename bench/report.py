@@ -210,6 +210,7 @@ def _startup_rows(results: Results) -> list[Row]:
         memory.target = f"≤ 1.1 x bare = {1.1 * bare_memory / MB:.1f}"
     return [
         cold,
+        figure("... PyScript's py:ready, cold (ms)", lambda s: s.python_ready_ms, "{:.0f}"),
         warm,
         figure("downloaded, cold (kB)", lambda s: s.cold_bytes / 1000, "{:.0f}"),
         figure("downloaded, warm (kB)", lambda s: s.warm_bytes / 1000, "{:.0f}"),

@@ -50,6 +50,7 @@ class Startup:
     warm_bytes: int
     js_heap: int
     wasm: int | None
+    python_ready_ms: float | None = None  # PyScript's py:ready, before the page's script runs
 
     @property
     def memory(self) -> int:
@@ -96,6 +97,7 @@ def _measure_in(
     page.goto(page_info.path)
     page.wait_for_selector(READY, state="attached", timeout=60_000)
     cold_ms = page.evaluate("() => window.__bench.readyAt")
+    python_ready_ms = page.evaluate("() => window.__bench.pythonReadyAt")
     page.wait_for_timeout(200)  # let the last loadingFinished events arrive
     cold_bytes = received[0]
     if page_info.demo:
@@ -117,4 +119,4 @@ def _measure_in(
     page.wait_for_selector(READY, state="attached", timeout=60_000)
     warm_ms = page.evaluate("() => window.__bench.readyAt")
     page.wait_for_timeout(200)  # let the last loadingFinished events arrive
-    return Startup(cold_ms, warm_ms, cold_bytes, received[0], js_heap, wasm)
+    return Startup(cold_ms, warm_ms, cold_bytes, received[0], js_heap, wasm, python_ready_ms)

@@ -333,10 +333,10 @@ def draw_chart(results: Results, path: Path) -> None:
         for position, scenario in enumerate(SCENARIOS):
             ratio = results.recovery(contestant.key, scenario)
             x = position + index * width
-            if ratio is None:
-                axis.plot(x, 0.2, "kx")
-            else:
+            if ratio is not None:
                 axis.bar(x, ratio, width, color=f"C{index}")
+            elif results.scenario_runs(contestant.key, scenario):
+                axis.plot(x, 0.2, "kx")
     axis.set_title("recovery time ÷ valid token (x: logged out)")
     axis.set_xticks([i + 0.4 - width / 2 for i in range(len(keys))], keys, rotation=30)
     axes[0][0].legend(fontsize=8)
@@ -362,17 +362,18 @@ def _startup_panels(results: Results, axes) -> None:
         return [statistics.median(value(s) for s in results.startup[key]) for key in pages]
 
     panels = (
-        ("ready, cold and warm (ms)", lambda s: s.cold_ms, lambda s: s.warm_ms),
-        ("downloaded, cold and warm (MB)", lambda s: s.cold_bytes / MB, _warm_mb),
-        ("memory after the demo (MB): JS heap, wasm", lambda s: s.js_heap / MB, _wasm_mb),
+        ("ready (ms)", ("cold", "warm"), lambda s: s.cold_ms, lambda s: s.warm_ms),
+        ("downloaded (MB)", ("cold", "warm"), lambda s: s.cold_bytes / MB, _warm_mb),
+        ("memory after the demo (MB)", ("JS heap", "wasm"), lambda s: s.js_heap / MB, _wasm_mb),
     )
     labels = [HEADINGS[key] for key in pages]
-    for axis, (title, first, second) in zip(axes[:3], panels, strict=True):
+    for axis, (title, names, first, second) in zip(axes[:3], panels, strict=True):
         positions = range(len(pages))
-        axis.bar([p - 0.2 for p in positions], medians(first), 0.4)
-        axis.bar([p + 0.2 for p in positions], medians(second), 0.4)
+        axis.bar([p - 0.2 for p in positions], medians(first), 0.4, label=names[0])
+        axis.bar([p + 0.2 for p in positions], medians(second), 0.4, label=names[1])
         axis.set_xticks(list(positions), labels, rotation=20, fontsize=8)
         axis.set_title(title)
+        axis.legend(fontsize=8)
     axis = axes[3]
     modes = [(mode, label) for mode, label in COST_MODES if results.cost.get(mode)]
     axis.bar(

@@ -37,3 +37,17 @@ def test_unknown_paths_show_the_home_page_and_login_shows_login() -> None:
     assert page_for("/login") == "login"
     assert page_for("/") == "home"
     assert page_for("/anything/else") == "home"
+
+
+@pytest.mark.parametrize(
+    "path", ["/reports/2026?page=2&sort=name", "/a b/ü", "/100%/x+y", "/x?next=//evil"]
+)
+def test_a_return_path_survives_the_trip_through_the_login_url(path: str) -> None:
+    url = login_url(path)
+
+    assert url.startswith("/login?next=")
+    assert return_path(url.partition("?")[2]) == path
+
+
+def test_a_broken_percent_escape_is_kept_as_text() -> None:
+    assert return_path("?next=/a%zz%4") == "/a%zz%4"

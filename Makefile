@@ -9,7 +9,7 @@ PORT ?= 8000
 VENDOR := static/vendor
 PYODIDE_FILES := pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
 
-.PHONY: run test setup vendor browser lint format clean bench
+.PHONY: run test setup vendor browser lint format screenshot clean bench
 
 run: setup
 	$(BIN)/python -m server_stub --host $(HOST) --port $(PORT)
@@ -35,6 +35,10 @@ fuzz: $(VENV)/.installed
 
 soak: $(VENV)/.installed
 	$(BIN)/python -m tests.load.soak $(SOAK_ARGS)
+
+# The README's picture: the real page after the demo, taken by the timeline's e2e test.
+screenshot: setup browser
+	DEMO_SCREENSHOT=docs/demo.png $(BIN)/python -m pytest -q tests/e2e -k break_token_reproduces
 
 setup: $(VENV)/.installed vendor
 

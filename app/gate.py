@@ -33,6 +33,7 @@ REFRESH_PATH = "/authorization/refresh"
 
 # Answers to a refresh that mean "this refresh token is no good": log out.
 _REJECTING_STATUSES = frozenset({400, 401, 403})
+_SETTLE_POLL = 0.025  # seconds between looks at the store while another tab's pair settles
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class RefreshGate:
         request_timeout: float = 15.0,
         refresh_timeout: float = 15.0,
         expiry_skew: float = 10.0,
+        settle_time: float = 0.0,
         clock: Callable[[], float] = time.time,
         refresh_path: str = REFRESH_PATH,
     ) -> None:
@@ -117,6 +119,9 @@ class RefreshGate:
         self._request_timeout = request_timeout
         self._refresh_timeout = refresh_timeout
         self._expiry_skew = expiry_skew
+        # How long a refused refresh waits for another tab's pair to reach the store
+        # before logging out; 0 where no other tab shares the store.
+        self._settle_time = settle_time
         self._clock = clock
         self._refresh_path = refresh_path
         self._refresh: asyncio.Future[str] | None = None
@@ -236,7 +241,29 @@ class RefreshGate:
             current = self._load()
             if current.access != stale.access:
                 return current.access
-            return await self._exchange(current.refresh)
+            try:
+                return await self._exchange(current.refresh)
+            except RefreshRejected:
+                # Another tab's refresh may have won the race and its new pair may still be
+                # on its way into this tab's storage: the server refuses a token spent
+                # moments ago without ending the session, so look again before giving up.
+                newer = await self._newer_than(current)
+                if newer is None:
+                    self.end_session()
+                    raise
+                return newer.access
+
+    async def _newer_than(self, spent: Tokens) -> Tokens | None:
+        """A pair that replaced `spent` in the store within the settle time, if any."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settle_time
+        while True:
+            tokens = self._store.load()
+            if tokens is not None and tokens.refresh != spent.refresh:
+                return tokens
+            if loop.time() >= deadline:
+                return None
+            await asyncio.sleep(_SETTLE_POLL)
 
     async def _exchange(self, refresh_token: str) -> str:
         request = Request(
@@ -248,7 +275,6 @@ class RefreshGate:
         self.refresh_calls += 1
         response = await self._wire(request, "refresh", False, self._refresh_timeout)
         if response.status in _REJECTING_STATUSES:
-            self.end_session()
             raise RefreshRejected(f"the server refused the refresh ({response.status})")
         if not 200 <= response.status < 300:
             raise TransientError(
@@ -261,7 +287,6 @@ class RefreshGate:
         if tokens is None:
             # The server took the refresh token but gave no usable pair back: the old one is
             # spent, and presenting it again would trip reuse detection.
-            self.end_session()
             raise RefreshRejected("the refresh answer held no usable tokens")
         self.accept(tokens)
         return tokens.access

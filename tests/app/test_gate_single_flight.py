@@ -2,12 +2,15 @@
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 
-from app.gate import REFRESH_PATH, Call
-from tests.app.fakes import PROTECTED_BODY, FakeServer, open_app, settle
+from app.errors import RefreshRejected
+from app.gate import REFRESH_PATH, Call, Request
+from app.tokens import Tokens, parse_token_pair
+from tests.app.fakes import PROTECTED_BODY, FakeServer, open_app, settle, within
 
 
 @pytest.mark.parametrize("callers", [3, 300])
@@ -212,5 +215,42 @@ def test_the_refresh_lock_is_entered_once_for_parallel_401s() -> None:
         assert [r.status for r in responses] == [200] * 5
         assert entries == 1
         assert server.refresh_calls == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_refresh_lost_to_another_tab_waits_for_its_pair_instead_of_logging_out() -> None:
+    async def scenario() -> None:
+        server = FakeServer()
+        app = open_app(server, settle_time=0.5)
+        spent = app.store.load()
+        # The other tab refreshes first; its pair reaches this tab's storage 0.1 s later.
+        body = json.dumps({"refreshToken": spent.refresh})
+        answer = await server(Request("POST", REFRESH_PATH, {}, body))
+        newer = parse_token_pair(json.loads(answer.body))
+        asyncio.get_running_loop().call_later(0.1, app.store.save, newer)
+
+        response = await within(app.get())
+
+        assert response.status == 200
+        assert server.to("/api/resource")[-1].token == newer.access
+        assert app.logouts == 0
+        assert app.store.load() == newer
+
+    asyncio.run(scenario())
+
+
+def test_a_refused_refresh_with_no_other_tab_logs_out_once_the_settle_time_is_over() -> None:
+    async def scenario() -> None:
+        server = FakeServer()
+        app = open_app(server, settle_time=0.1)
+        app.store.save(Tokens("sdf", "refresh-nobody-issued"))
+
+        with pytest.raises(RefreshRejected):
+            await within(app.get())
+
+        assert app.logouts == 1
+        assert server.refresh_calls == 1
+        assert app.store.load() is None
 
     asyncio.run(scenario())

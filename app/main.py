@@ -43,6 +43,7 @@ _store = LocalStorageTokenStore(on_failure=lambda text: _storage_failed(text))
 _transport = FetchTransport()
 _timeline = Timeline(time.time())
 _tasks: set[asyncio.Task] = set()
+_clicks = 0  # clicks on Send 3 requests so far
 _unpainted: dict[int, Call] = {}  # calls the timeline on screen does not show yet
 _notice = ""  # a standing notice for the home page (storage refused), or nothing
 
@@ -164,15 +165,19 @@ async def _load_home() -> None:
     _view.set_text("data", await _fetch_resource())
 
 
-async def _fill_slot(slot: str) -> None:
+async def _fill_slot(slot: str, click: int) -> None:
     _view.set_text(slot, "…")
-    _view.set_text(slot, await _fetch_resource())
+    text = await _fetch_resource()
+    if click == _clicks:  # an answer to an earlier click must not hide a newer one's wait
+        _view.set_text(slot, text)
 
 
 async def _send_three() -> None:
     """The demo: three requests at once, each result beside its label."""
+    global _clicks
+    _clicks += 1
     _view.say("home", _notice, error=False)
-    await asyncio.gather(*(_fill_slot(slot) for slot in RESULT_SLOTS))
+    await asyncio.gather(*(_fill_slot(slot, _clicks) for slot in RESULT_SLOTS))
 
 
 async def _log_in() -> None:

@@ -158,3 +158,26 @@ def test_the_three_requests_overlap_on_the_wire(page: Page, slow_server: ServerP
     # Overlap: every request reached the server before any answer began to come back
     # (Chromium's cache lock would send each only after the previous one's answer).
     assert max(sent for sent, _ in timings) < min(answered for _, answered in timings)
+
+
+def test_three_quick_clicks_with_a_broken_token_share_one_refresh_and_lose_nothing(
+    page: Page, network: NetworkLog
+) -> None:
+    log_in(page)
+    page.evaluate('localStorage.setItem("token", "sdf")')
+    mark = len(network.answers)
+
+    page.evaluate(
+        """for (const delay of [0, 60, 120]) {
+            setTimeout(() => document.getElementById("send-three").click(), delay);
+        }"""
+    )
+
+    for label in SLOTS:
+        expect(_slot(page, label)).to_have_text(DATA)
+    for _ in range(50):  # the earlier clicks' answers may still be on their way
+        if network.count("GET", RESOURCE, 200, mark=mark) == 9:
+            break
+        page.wait_for_timeout(100)
+    assert network.count("GET", RESOURCE, 200, mark=mark) == 9
+    assert network.count("POST", REFRESH, mark=mark) == 1

@@ -44,6 +44,7 @@ _transport = FetchTransport()
 _timeline = Timeline(time.time())
 _tasks: set[asyncio.Task] = set()
 _clicks = 0  # clicks on Send 3 requests so far
+_in_flight = 0  # requests for the resource not answered yet
 _unpainted: dict[int, Call] = {}  # calls the timeline on screen does not show yet
 _notice = ""  # a standing notice for the home page (storage refused), or nothing
 
@@ -143,8 +144,22 @@ def _render(*_: object) -> None:
     _spawn(_load_home())
 
 
+def _count_in_flight(change: int) -> None:
+    global _in_flight
+    _in_flight += change
+    _view.set_text("in-flight", str(_in_flight))
+
+
 async def _fetch_resource() -> str:
     """The protected resource as text, or a short description of why there is none."""
+    _count_in_flight(+1)
+    try:
+        return await _resource_text()
+    finally:
+        _count_in_flight(-1)
+
+
+async def _resource_text() -> str:
     try:
         response = await _gate.send(RESOURCE)
     except NotLoggedIn:

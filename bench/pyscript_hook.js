@@ -8,3 +8,9 @@ import("/static/vendor/pyscript/core.js").then(({ hooks }) => {
     window.__benchPython = wrapper.interpreter;
   });
 });
+
+// The app shows how many of its requests are still out; the harness waits for zero, as it
+// does with window.benchPending on the JavaScript pages.
+Object.defineProperty(window, "benchPending", {
+  get: () => Number(document.getElementById("in-flight")?.textContent || 0),
+});

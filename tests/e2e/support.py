@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Page, Request, Response
+from playwright.sync_api import Page, Request, Response, expect
 
 from tests.server.support import ServerProcess, launch_server
 
@@ -72,3 +72,25 @@ def log_in(page: Page, origin: str = "") -> None:
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url("**/")
     page.get_by_text("Home Page protected resources, username: andreyka26_").wait_for()
+
+
+RESOURCE = "/api/resources"
+REFRESH = "/authorization/refresh"
+DATA = "protected resources, username: andreyka26_"
+SLOTS = ("First resp:", "Second resp:", "Third resp:")
+
+
+def slot(page: Page, label: str):
+    """The result shown beside `label` (First resp:, ...)."""
+    return page.locator("dt", has_text=label).locator("xpath=following-sibling::dd[1]")
+
+
+def storage(page: Page, key: str) -> str | None:
+    """What the page's localStorage holds under `key`."""
+    return page.evaluate("key => localStorage.getItem(key)", key)
+
+
+def expect_every_slot(page: Page, text: str = DATA) -> None:
+    """Wait until all three result slots show `text`."""
+    for label in SLOTS:
+        expect(slot(page, label)).to_have_text(text)

@@ -7,8 +7,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.support import NetworkLog, ServerProcess, log_in, start_server, wait_ready
-from tests.e2e.test_demo import DATA, REFRESH, RESOURCE, SLOTS, _slot, _storage
+from tests.e2e.support import (
+    DATA,
+    REFRESH,
+    RESOURCE,
+    NetworkLog,
+    ServerProcess,
+    expect_every_slot,
+    log_in,
+    start_server,
+    storage,
+    wait_ready,
+)
 
 LATENCY_MS = 100
 
@@ -45,12 +55,11 @@ def test_two_tabs_with_a_broken_token_share_one_refresh(
         tab.evaluate("document.getElementById('send-three').click()")
 
     for tab in (page, other):
-        for label in SLOTS:
-            expect(_slot(tab, label)).to_have_text(DATA)
+        expect_every_slot(tab)
     assert network.count("POST", REFRESH, mark=mark) == 1
     assert network.count("GET", RESOURCE, 200, mark=mark) == 6
     assert network.count("GET", RESOURCE, 401, mark=mark) == 6
-    assert _storage(page, "refreshToken") is not None
+    assert storage(page, "refreshToken") is not None
 
 
 def test_logging_out_in_one_tab_shows_the_login_page_in_the_other(
@@ -84,8 +93,7 @@ def test_an_expired_token_is_refreshed_before_sending_without_any_401(
 
     page.get_by_role("button", name="Send 3 requests").click()
 
-    for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(DATA)
+    expect_every_slot(page)
     assert network.api(mark) == [("POST", REFRESH, 200)] + [("GET", RESOURCE, 200)] * 3
 
 
@@ -107,8 +115,7 @@ def test_break_token_reproduces_the_demo_and_the_timeline_shows_its_shape(
     expect(page.locator("#token-left")).to_have_text("unreadable token")
     page.get_by_role("button", name="Send 3 requests").click()
 
-    for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(DATA)
+    expect_every_slot(page)
     expect(page.locator("#refresh-count")).to_have_text("1")
     rows = _timeline(page)[before:]
     assert [(method, path, status) for method, path, status, _ in rows] == (

@@ -5,20 +5,18 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import NetworkLog, ServerProcess, log_in, start_server, wait_ready
-
-RESOURCE = "/api/resources"
-REFRESH = "/authorization/refresh"
-DATA = "protected resources, username: andreyka26_"
-SLOTS = ("First resp:", "Second resp:", "Third resp:")
-
-
-def _slot(page: Page, label: str):
-    return page.locator("dt", has_text=label).locator("xpath=following-sibling::dd[1]")
-
-
-def _storage(page: Page, key: str) -> str | None:
-    return page.evaluate("key => localStorage.getItem(key)", key)
+from tests.e2e.support import (
+    DATA,
+    REFRESH,
+    RESOURCE,
+    NetworkLog,
+    ServerProcess,
+    expect_every_slot,
+    log_in,
+    start_server,
+    storage,
+    wait_ready,
+)
 
 
 def test_three_broken_requests_share_one_refresh_then_all_succeed(
@@ -30,8 +28,7 @@ def test_three_broken_requests_share_one_refresh_then_all_succeed(
 
     page.get_by_role("button", name="Send 3 requests").click()
 
-    for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(DATA)
+    expect_every_slot(page)
     assert network.api(mark) == [
         ("GET", RESOURCE, 401),
         ("GET", RESOURCE, 401),
@@ -41,7 +38,7 @@ def test_three_broken_requests_share_one_refresh_then_all_succeed(
         ("GET", RESOURCE, 200),
         ("GET", RESOURCE, 200),
     ]
-    assert _storage(page, "token") not in (None, "sdf")
+    assert storage(page, "token") not in (None, "sdf")
 
 
 def test_a_broken_refresh_token_logs_out_after_one_refresh_attempt(
@@ -58,13 +55,13 @@ def test_a_broken_refresh_token_logs_out_after_one_refresh_attempt(
     assert network.count("POST", REFRESH, mark=mark) == 1
     assert network.count("GET", RESOURCE, 401, mark=mark) == 3
     assert network.count("GET", RESOURCE, 200, mark=mark) == 0
-    assert _storage(page, "token") is None
-    assert _storage(page, "refreshToken") is None
+    assert storage(page, "token") is None
+    assert storage(page, "refreshToken") is None
 
 
 def test_a_refresh_lost_on_the_network_keeps_the_session(page: Page, network: NetworkLog) -> None:
     log_in(page)
-    refresh_token = _storage(page, "refreshToken")
+    refresh_token = storage(page, "refreshToken")
     page.evaluate('localStorage.setItem("token", "sdf")')
     page.route(f"**{REFRESH}", lambda route: route.abort("connectionreset"))
 
@@ -72,13 +69,12 @@ def test_a_refresh_lost_on_the_network_keeps_the_session(page: Page, network: Ne
 
     expect(page.locator("#home-message")).to_contain_text("still logged in")
     expect(page.get_by_role("heading", name="Login Page")).to_be_hidden()
-    assert _storage(page, "refreshToken") == refresh_token
+    assert storage(page, "refreshToken") == refresh_token
 
     page.unroute(f"**{REFRESH}")
     mark = len(network.answers)
     page.get_by_role("button", name="Send 3 requests").click()
-    for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(DATA)
+    expect_every_slot(page)
     assert network.count("POST", REFRESH, 200, mark=mark) == 1
 
 
@@ -89,8 +85,8 @@ def test_a_wrong_password_shows_a_message_and_stores_nothing(page: Page) -> None
     page.get_by_role("button", name="Submit").click()
 
     expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
-    assert _storage(page, "token") is None
-    assert _storage(page, "refreshToken") is None
+    assert storage(page, "token") is None
+    assert storage(page, "refreshToken") is None
     assert page.get_by_label("Password").get_attribute("type") == "password"
 
 
@@ -111,7 +107,7 @@ def test_log_out_clears_the_tokens_and_back_goes_nowhere_without_them(page: Page
     page.get_by_role("button", name="Log out").click()
 
     expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
-    assert _storage(page, "token") is None
+    assert storage(page, "token") is None
     page.go_back()
     expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
 
@@ -147,8 +143,7 @@ def test_the_three_requests_overlap_on_the_wire(page: Page, slow_server: ServerP
 
     page.get_by_role("button", name="Send 3 requests").click()
 
-    for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(DATA)
+    expect_every_slot(page)
     timings = page.evaluate(
         """performance.getEntriesByType("resource")
             .filter(entry => entry.name.endsWith("/api/resources"))
@@ -173,8 +168,7 @@ def test_three_quick_clicks_with_a_broken_token_share_one_refresh_and_lose_nothi
         }"""
     )
 
-    for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(DATA)
+    expect_every_slot(page)
     for _ in range(50):  # the earlier clicks' answers may still be on their way
         if network.count("GET", RESOURCE, 200, mark=mark) == 9:
             break

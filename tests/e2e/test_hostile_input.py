@@ -7,8 +7,20 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.support import NetworkLog, ServerProcess, log_in, start_server, wait_ready
-from tests.e2e.test_demo import DATA, REFRESH, RESOURCE, SLOTS, _slot, _storage
+from tests.e2e.support import (
+    DATA,
+    REFRESH,
+    RESOURCE,
+    SLOTS,
+    NetworkLog,
+    ServerProcess,
+    expect_every_slot,
+    log_in,
+    slot,
+    start_server,
+    storage,
+    wait_ready,
+)
 
 PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
@@ -27,7 +39,7 @@ def test_html_in_an_api_answer_is_shown_as_text_and_never_runs(page: Page) -> No
     page.get_by_role("button", name="Send 3 requests").click()
 
     for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(PAYLOAD)
+        expect(slot(page, label)).to_have_text(PAYLOAD)
     assert page.locator("main img, main script").count() == 0
     assert _no_script_ran(page)
 
@@ -66,7 +78,7 @@ def test_login_never_returns_to_another_origin(
 
 
 def _real_token(page: Page) -> str:
-    return _storage(page, "token") or ""
+    return storage(page, "token") or ""
 
 
 @pytest.mark.parametrize(
@@ -88,8 +100,7 @@ def test_a_garbage_access_token_costs_one_refresh_and_everything_works(
 
     page.get_by_role("button", name="Send 3 requests").click()
 
-    for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(DATA)
+    expect_every_slot(page)
     assert network.count("POST", REFRESH, 200, mark=mark) == 1
 
 
@@ -103,7 +114,7 @@ def test_a_huge_refresh_token_leads_to_the_login_page_with_a_message(page: Page)
     expect(page.locator("#login-message")).to_have_text(
         "The stored session could not be read. Please log in again."
     )
-    assert _storage(page, "refreshToken") is None
+    assert storage(page, "refreshToken") is None
 
 
 def test_a_browser_that_refuses_storage_still_logs_in_for_this_tab(page: Page) -> None:
@@ -123,8 +134,7 @@ def test_a_browser_that_refuses_storage_still_logs_in_for_this_tab(page: Page) -
     expect(page.locator("#home-message")).to_contain_text("in this tab only")
     page.get_by_role("button", name="Break token").click()
     page.get_by_role("button", name="Send 3 requests").click()
-    for label in SLOTS:
-        expect(_slot(page, label)).to_have_text(DATA)
+    expect_every_slot(page)
 
 
 def _answer(status: int, body: str, content_type: str = "application/json"):
@@ -152,20 +162,20 @@ def test_a_refresh_answer_without_usable_tokens_logs_out_cleanly(page: Page, bod
 
     expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
     expect(page.locator("#login-message")).to_contain_text("session has ended")
-    assert _storage(page, "token") is None
-    assert _storage(page, "refreshToken") is None
+    assert storage(page, "token") is None
+    assert storage(page, "refreshToken") is None
 
 
 def test_a_refresh_answered_by_a_broken_gateway_keeps_the_session(page: Page) -> None:
     log_in(page)
-    refresh_token = _storage(page, "refreshToken")
+    refresh_token = storage(page, "refreshToken")
     page.evaluate('localStorage.setItem("token", "sdf")')
     page.route(f"**{REFRESH}", _answer(502, PAYLOAD, "text/html"))
 
     page.get_by_role("button", name="Send 3 requests").click()
 
     expect(page.locator("#home-message")).to_contain_text("still logged in")
-    assert _storage(page, "refreshToken") == refresh_token
+    assert storage(page, "refreshToken") == refresh_token
     assert page.locator("main img, main script").count() == 0
     assert _no_script_ran(page)
 
@@ -193,4 +203,4 @@ def test_guessing_passwords_is_stopped_with_a_message(
     page.get_by_role("button", name="Submit").click()
 
     expect(message).to_have_text("Too many failed attempts. Wait a minute, then try again.")
-    assert _storage(page, "token") is None
+    assert storage(page, "token") is None

@@ -8,6 +8,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := static/vendor
 PYODIDE_FILES := pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
+# The runtime is served under paths that name its version, so browsers may cache it for good
+# (server_stub/web.py); index.html, pyscript.toml and static/no-eval.js name the same paths.
+pin = $(shell $(PYTHON) -c "import json; print(json.load(open('package.json'))['dependencies']['$(1)'])")
+PYSCRIPT_DIR := $(VENDOR)/pyscript/$(call pin,@pyscript/core)
+PYODIDE_DIR := $(VENDOR)/pyodide/$(call pin,pyodide)
+# The stamp sits inside a versioned folder: a new version or layout vendors afresh.
+VENDOR_STAMP := $(PYODIDE_DIR)/.installed
 
 .PHONY: run test setup vendor browser lint format screenshot clean bench
 
@@ -42,7 +49,7 @@ screenshot: setup browser
 
 setup: $(VENV)/.installed vendor
 
-vendor: $(VENDOR)/.installed
+vendor: $(VENDOR_STAMP)
 
 # The Python side: server, test tools.
 $(VENV)/.installed: pyproject.toml
@@ -54,10 +61,10 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-$(VENDOR)/.installed: node_modules/.package-lock.json
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/pyscript $(VENDOR)/pyodide
-	cp -R node_modules/@pyscript/core/dist/. $(VENDOR)/pyscript/
-	cd node_modules/pyodide && cp $(PYODIDE_FILES) ../../$(VENDOR)/pyodide/
+$(VENDOR_STAMP): node_modules/.package-lock.json
+	rm -rf $(VENDOR) && mkdir -p $(PYSCRIPT_DIR) $(PYODIDE_DIR)
+	cp -R node_modules/@pyscript/core/dist/. $(PYSCRIPT_DIR)/
+	cd node_modules/pyodide && cp $(PYODIDE_FILES) $(CURDIR)/$(PYODIDE_DIR)/
 	touch $@
 
 # A Chromium for the end-to-end tests: the system's, else Debian's package, else Playwright's.
@@ -73,7 +80,7 @@ $(VENV)/.browser: $(VENV)/.installed
 # `make bench`: the page against the JavaScript clients people use today, one table and a
 # chart in bench/results.md and bench/results.png. BENCH_ARGS=--quick runs each case once.
 BENCH_ARGS ?=
-bench: $(VENV)/.bench $(VENDOR)/.installed bench/vendor/.installed browser
+bench: $(VENV)/.bench $(VENDOR_STAMP) bench/vendor/.installed browser
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 $(VENV)/.bench: $(VENV)/.installed

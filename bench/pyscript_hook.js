@@ -3,7 +3,7 @@
 // WebAssembly memory and to fire requests through the app's own code. PyScript offers no
 // other way in from outside: the py:ready event carries no interpreter. The import is the
 // same module instance the page loads, so the hook is in place before Python starts.
-import("/static/vendor/pyscript/core.js").then(({ hooks }) => {
+import("/static/vendor/pyscript/0.7.31/core.js").then(({ hooks }) => {
   hooks.main.onReady.add((wrapper) => {
     window.__benchPython = wrapper.interpreter;
   });

@@ -2,13 +2,16 @@
 
 import mimetypes
 import os
+import stat
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from server_stub.middleware import is_api_path
 
@@ -19,13 +22,28 @@ mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("application/wasm", ".wasm")
 
 FOLDERS = ("app", "static")
+VENDOR_PREFIX = "/static/vendor"
+# The vendored runtime sits under paths that name its version (static/vendor/pyodide/314.0.2/),
+# so a file there never changes: browsers may keep it a year without asking again. The app's
+# own files change with every edit under the same name: browsers must revalidate them, which
+# costs a 304 round trip when nothing changed.
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
 _CLIENT_ROUTE = "client_route"
 _PAGE_METHODS = ["GET", "HEAD"]
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class _Folder(StaticFiles):
-    """StaticFiles that answers 404 for a missing folder or an unreadable path, never 500."""
+    """StaticFiles that answers 404 for a missing folder or an unreadable path, never 500.
+
+    Every file carries `cache_control`; StaticFiles adds the ETag and Last-Modified that a
+    revalidation compares, and answers 304 when they still match.
+    """
+
+    def __init__(self, *, cache_control: str = REVALIDATE, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cache_control = cache_control
 
     async def check_config(self) -> None:
         """Accept a folder that does not exist (yet): its files are simply not found."""
@@ -36,6 +54,18 @@ class _Folder(StaticFiles):
             return super().lookup_path(path)
         except (OSError, ValueError):
             return "", None
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        """The file, or 304 Not Modified, with this folder's caching rule."""
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = self.cache_control
+        return response
 
 
 def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None) -> None:
@@ -49,22 +79,32 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
     """
     index = web_root / "index.html"
 
-    def send_file(path: Path, media_type: str | None = None) -> Response:
-        if not path.is_file():
+    revalidated = _Folder(directory=web_root, check_dir=False)  # only its file_response is used
+
+    def send_file(request: Request, path: Path) -> Response:
+        try:
+            stat_result = path.stat()
+        except OSError:
+            raise HTTPException(404) from None
+        if not stat.S_ISREG(stat_result.st_mode):
             raise HTTPException(404)
-        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
+        return revalidated.file_response(path, stat_result, request.scope)
 
     @app.api_route("/", methods=_PAGE_METHODS, include_in_schema=False)
     @app.api_route("/index.html", methods=_PAGE_METHODS, include_in_schema=False)
-    def page() -> Response:
+    def page(request: Request) -> Response:
         """The page itself."""
-        return send_file(index, "text/html")
+        return send_file(request, index)
 
     @app.api_route("/pyscript.toml", methods=_PAGE_METHODS, include_in_schema=False)
-    def pyscript_config() -> Response:
+    def pyscript_config(request: Request) -> Response:
         """PyScript's configuration, fetched by the page on load."""
-        return send_file(web_root / "pyscript.toml")
+        return send_file(request, web_root / "pyscript.toml")
 
+    vendor = _Folder(
+        directory=web_root / VENDOR_PREFIX[1:], check_dir=False, cache_control=IMMUTABLE
+    )
+    app.mount(VENDOR_PREFIX, vendor)  # before /static, which would match it too
     for folder in FOLDERS:
         app.mount(f"/{folder}", _Folder(directory=web_root / folder, check_dir=False))
     if bench_root is not None:
@@ -87,7 +127,7 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
             raise HTTPException(405, headers={"Allow": ", ".join(_PAGE_METHODS)})
         if not _is_client_route(path):
             raise HTTPException(404)
-        return send_file(index, "text/html")
+        return send_file(request, index)
 
 
 def _is_client_route(path: str) -> bool:

@@ -16,6 +16,7 @@ SEED_PASSWORD = "Mypass1*"
 # Planted where no request may reach it; a response containing it is a leak.
 FORBIDDEN_MARKER = "FORBIDDEN-FILE-CONTENT"
 INDEX_HTML = "<!doctype html><title>stub page</title>"
+VENDORED_JS = "export const version = '1.2.3';\n"
 
 
 def build_web_root(base: Path) -> Path:
@@ -30,6 +31,8 @@ def build_web_root(base: Path) -> Path:
     (root / "static" / "runtime.mjs").write_text("export const x = 1;\n")
     (root / "static" / "legacy.js").write_text("var x = 1;\n")
     (root / "static" / "runtime.wasm").write_bytes(b"\x00asm\x01\x00\x00\x00")
+    (root / "static" / "vendor" / "runtime" / "1.2.3").mkdir(parents=True)
+    (root / "static" / "vendor" / "runtime" / "1.2.3" / "runtime.mjs").write_text(VENDORED_JS)
     (root / "pyproject.toml").write_text(FORBIDDEN_MARKER)
     (root / "server_stub" / "app.py").write_text(FORBIDDEN_MARKER)
     (base / "outside.txt").write_text(FORBIDDEN_MARKER)

@@ -1,0 +1,106 @@
+"""Browsers keep the versioned runtime for good and revalidate the app's own files.
+
+A warm reload then fetches nothing of the 13 MB runtime, and an edited app file is never
+served stale: its 304 stops matching once the file changes.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from .support import INDEX_HTML, REPO_ROOT, VENDORED_JS
+
+YEAR = 365 * 24 * 3600
+APP_FILES = ["/", "/index.html", "/login", "/pyscript.toml", "/app/main.py", "/static/legacy.js"]
+
+
+def max_age(cache_control: str) -> int:
+    match = re.search(r"max-age=(\d+)", cache_control)
+    return int(match.group(1)) if match else 0
+
+
+def test_the_vendored_runtime_is_cached_for_a_year_without_revalidation(
+    shared_client: TestClient,
+) -> None:
+    response = shared_client.get("/static/vendor/runtime/1.2.3/runtime.mjs")
+
+    assert response.status_code == 200
+    assert response.text == VENDORED_JS
+    cache_control = response.headers["cache-control"]
+    assert "immutable" in cache_control
+    assert max_age(cache_control) >= YEAR
+    assert "no-cache" not in cache_control
+
+
+@pytest.mark.parametrize("path", APP_FILES)
+def test_the_apps_own_files_are_revalidated_on_every_use(
+    shared_client: TestClient, path: str
+) -> None:
+    response = shared_client.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache"
+    assert "immutable" not in response.headers["cache-control"]
+    assert response.headers["etag"]
+
+
+@pytest.mark.parametrize("path", APP_FILES)
+def test_an_unchanged_app_file_revalidates_to_an_empty_304(
+    shared_client: TestClient, path: str
+) -> None:
+    etag = shared_client.get(path).headers["etag"]
+
+    response = shared_client.get(path, headers={"If-None-Match": etag})
+
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response.headers["cache-control"] == "no-cache"
+
+
+def test_an_edited_app_file_is_sent_again_not_a_304(client: TestClient, web_root: Path) -> None:
+    first = client.get("/")
+    stat = (web_root / "index.html").stat()
+    (web_root / "index.html").write_text(INDEX_HTML + "<p>edited</p>")
+    os.utime(web_root / "index.html", (stat.st_atime + 5, stat.st_mtime + 5))
+
+    response = client.get("/", headers={"If-None-Match": first.headers["etag"]})
+
+    assert response.status_code == 200
+    assert response.text.endswith("<p>edited</p>")
+
+
+def test_a_missing_vendored_file_is_a_404(shared_client: TestClient) -> None:
+    response = shared_client.get("/static/vendor/runtime/1.2.4/runtime.mjs")
+
+    assert response.status_code == 404
+    assert "immutable" not in response.headers.get("cache-control", "")
+
+
+def _pins() -> dict[str, str]:
+    return json.loads((REPO_ROOT / "package.json").read_text())["dependencies"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "index.html",
+        "pyscript.toml",
+        "static/no-eval.js",
+        "bench/pyscript_hook.js",
+        "bench/contestants/bare/index.html",
+        "bench/contestants/bare/pyscript.toml",
+    ],
+)
+def test_every_runtime_path_names_the_pinned_version(name: str) -> None:
+    """A cached-for-good path must change with the version, or browsers keep the old runtime."""
+    text = (REPO_ROOT / name).read_text()
+    wanted = {"pyscript": _pins()["@pyscript/core"], "pyodide": _pins()["pyodide"]}
+
+    found = re.findall(r"/static/vendor/(\w+)/([^/\"']+)/", text)
+
+    assert found, f"{name} names no vendored runtime file"
+    assert {(runtime, version) for runtime, version in found} <= set(wanted.items())

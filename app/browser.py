@@ -110,12 +110,25 @@ def has_web_locks() -> bool:
     return bool(getattr(window.navigator, "locks", None))
 
 
+class HeldWebLock:
+    """A Web Lock while this tab holds it; see RefreshGate's HeldLock."""
+
+    def __init__(self, spent_hold: float) -> None:
+        self._spent_hold = spent_hold
+        self.hold_after = 0.0  # seconds to keep the lock once its block ends
+
+    def spent(self) -> None:
+        """Keep the lock `spent_hold` seconds after the block, for the other tabs' sake."""
+        self.hold_after = self._spent_hold
+
+
 @asynccontextmanager
-async def web_lock(name: str, timeout: float) -> AsyncIterator[None]:
+async def web_lock(name: str, timeout: float, spent_hold: float) -> AsyncIterator[HeldWebLock]:
     """Hold the exclusive Web Lock `name`, shared by every tab of this origin.
 
     Waiting longer than `timeout` for it raises TransientError, so a tab that hangs while
-    holding it cannot hang the others. The browser frees a closed tab's locks by itself.
+    holding it cannot hang the others; cancelling the wait withdraws the request. The
+    browser frees a closed tab's locks by itself.
     """
     granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     release: list[object] = []
@@ -127,21 +140,39 @@ async def web_lock(name: str, timeout: float) -> AsyncIterator[None]:
         hold = create_once_callable(lambda resolve, _reject: release.append(resolve))
         return js.Promise.new(hold)
 
-    options = to_js({"mode": "exclusive", "signal": js.AbortSignal.timeout(int(timeout * 1000))})
+    withdraw = js.AbortController.new()
+    signal = js.AbortSignal.timeout(int(timeout * 1000))
+    if hasattr(js.AbortSignal, "any"):
+        signal = js.AbortSignal.any(to_js([signal, withdraw.signal]))
+    options = to_js({"mode": "exclusive", "signal": signal})
     request = asyncio.ensure_future(
         window.navigator.locks.request(name, options, create_once_callable(on_grant))
     )
-    # The request fails with an AbortError on timeout: expected, so mark it seen.
+    # The request fails with an AbortError on timeout or withdrawal: expected, so mark it seen.
     request.add_done_callback(lambda done: done.cancelled() or done.exception())
+    held = HeldWebLock(spent_hold)
     try:
         await asyncio.wait({granted, request}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        if granted.done() and not granted.cancelled():
+            _let_go(release, 0.0)  # granted just as our caller gave up
+        raise
     finally:
         if not granted.done():
             granted.cancel()
+            withdraw.abort()
     if granted.cancelled():
         raise TransientError("another tab held the refresh lock for too long; try again")
     try:
-        yield
+        yield held
     finally:
-        for resolve in release:
+        _let_go(release, held.hold_after)
+
+
+def _let_go(release: list[object], after: float) -> None:
+    """Resolve the promise the lock's callback returned, now or `after` seconds from now."""
+    for resolve in release:
+        if after > 0:
+            window.setTimeout(resolve, int(after * 1000))
+        else:
             resolve()

@@ -12,6 +12,10 @@ The rules, each of which the seed article's axios interceptor gets wrong somewhe
    the tokens and fails the waiting calls with a retryable error.
 6. Refresh before expiry: a call about to go out with a token that expires within the
    skew refreshes first, so that natural expiry costs no 401 at all.
+7. One refresh across tabs: the refresh runs under a lock named for the refresh token,
+   shared by every tab of the origin. The tab that exchanges the token holds that lock a
+   while longer, so a tab that still has the spent token waits for the new pair to reach
+   its storage instead of presenting the spent token to the server.
 
 It imports only the standard library, so CPython tests drive it with a fake transport.
 """
@@ -33,7 +37,7 @@ REFRESH_PATH = "/authorization/refresh"
 
 # Answers to a refresh that mean "this refresh token is no good": log out.
 _REJECTING_STATUSES = frozenset({400, 401, 403})
-_SETTLE_POLL = 0.025  # seconds between looks at the store while another tab's pair settles
+_STORE_POLL = 0.01  # seconds between looks at the store while another tab's pair arrives
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,21 @@ def _ignore_call(call: Call) -> None:
     """The default observer."""
 
 
-def _no_lock() -> AbstractAsyncContextManager[None]:
+class HeldLock(Protocol):
+    """The refresh lock of one refresh token, while this tab holds it."""
+
+    def spent(self) -> None:
+        """The token was exchanged: keep the lock a while after the block ends.
+
+        Other tabs waiting for it then take the new pair from the shared storage, where it
+        arrives moments later, instead of getting the lock and presenting the spent token.
+        """
+
+
+RefreshLock = Callable[[str], AbstractAsyncContextManager[HeldLock | None]]
+
+
+def _no_lock(_refresh_token: str) -> AbstractAsyncContextManager[HeldLock | None]:
     """The default refresh lock: the in-tab single flight is the whole guarantee."""
     return contextlib.nullcontext()
 
@@ -103,7 +121,7 @@ class RefreshGate:
         *,
         on_logout: Callable[[], None] = lambda: None,
         observe: CallObserver = _ignore_call,
-        refresh_lock: Callable[[], AbstractAsyncContextManager[None]] = _no_lock,
+        refresh_lock: RefreshLock = _no_lock,
         request_timeout: float = 15.0,
         refresh_timeout: float = 15.0,
         expiry_skew: float = 10.0,
@@ -236,34 +254,66 @@ class RefreshGate:
             task.exception()
 
     async def _run_refresh(self, stale: Tokens) -> str:
-        async with self._refresh_lock():
+        async with contextlib.AsyncExitStack() as stack:
+            held = await self._lock_or_newer_pair(stack, stale)
+            if isinstance(held, Tokens):
+                return held.access  # another tab refreshed; its pair is in our storage now
             # Another tab may have refreshed while this one waited for the lock.
             current = self._load()
             if current.access != stale.access:
                 return current.access
             try:
-                return await self._exchange(current.refresh)
+                access = await self._exchange(current.refresh)
             except RefreshRejected:
                 # Another tab's refresh may have won the race and its new pair may still be
                 # on its way into this tab's storage: the server refuses a token spent
                 # moments ago without ending the session, so look again before giving up.
-                newer = await self._newer_than(current)
+                newer = await self._newer_than(current, self._settle_time)
                 if newer is None:
                     self.end_session()
                     raise
                 return newer.access
+            if held is not None:
+                held.spent()
+            return access
 
-    async def _newer_than(self, spent: Tokens) -> Tokens | None:
-        """A pair that replaced `spent` in the store within the settle time, if any."""
+    async def _lock_or_newer_pair(
+        self, stack: contextlib.AsyncExitStack, stale: Tokens
+    ) -> HeldLock | Tokens | None:
+        """Take the refresh lock of `stale`, unless another tab's new pair shows up first.
+
+        A lock taken meanwhile stays on `stack`, which lets it go.
+        """
+        locking = asyncio.ensure_future(
+            stack.enter_async_context(self._refresh_lock(stale.refresh))
+        )
+        newer = asyncio.ensure_future(self._newer_than(stale, None))
+        try:
+            await asyncio.wait({locking, newer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            newer.cancel()
+            if not locking.done():
+                locking.cancel()
+            # Let a cancelled request finish, so that a lock granted meanwhile is released.
+            await asyncio.wait({locking})
+        pair = None if newer.cancelled() else newer.result()
+        if pair is None:
+            return locking.result()
+        if not locking.cancelled():
+            locking.exception()  # a lock timeout does not matter once the pair is here
+        return pair
+
+    async def _newer_than(self, spent: Tokens, wait: float | None) -> Tokens | None:
+        """A pair that replaced `spent` in the store within `wait` seconds (None: forever)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._settle_time
+        deadline = None if wait is None else loop.time() + wait
         while True:
             tokens = self._store.load()
             if tokens is not None and tokens.refresh != spent.refresh:
                 return tokens
-            if loop.time() >= deadline:
+            if deadline is not None and loop.time() >= deadline:
                 return None
-            await asyncio.sleep(_SETTLE_POLL)
+            await asyncio.sleep(_STORE_POLL)
 
     async def _exchange(self, refresh_token: str) -> str:
         request = Request(

@@ -6,6 +6,7 @@ in tasks, so the page stays responsive.
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import time
 import traceback
@@ -20,6 +21,7 @@ from app.browser import (
     ACCESS_KEY,
     REFRESH_KEY,
     FetchTransport,
+    HeldWebLock,
     LocalStorageTokenStore,
     has_web_locks,
     web_lock,
@@ -36,6 +38,10 @@ LOCK_NAME = "refresh-gate"
 LOCK_TIMEOUT = 20.0  # longer than a refresh may take, so only a hung tab trips it
 # Another tab's new pair can reach this tab's storage a moment after its lock is released.
 SETTLE_TIME = 0.5
+# How long a tab keeps the lock of a refresh token it exchanged: the other tabs take the new
+# pair from storage meanwhile. Kept under the server's reuse grace (5 s by default), so that
+# a tab that still presents the spent token later is refused without ending the session.
+SPENT_HOLD = 2.0
 NO_TOKEN = "none"
 
 _view = View(MAX_ROWS)
@@ -110,9 +116,10 @@ def _paint(_timestamp: float) -> None:
     _show_token_left()
 
 
-def _refresh_lock() -> contextlib.AbstractAsyncContextManager[None]:
-    """One refresh across every tab of this origin."""
-    return web_lock(LOCK_NAME, LOCK_TIMEOUT)
+def _refresh_lock(refresh_token: str) -> contextlib.AbstractAsyncContextManager[HeldWebLock]:
+    """One refresh of `refresh_token` across every tab of this origin."""
+    fingerprint = hashlib.sha256(refresh_token.encode()).hexdigest()[:32]
+    return web_lock(f"{LOCK_NAME}:{fingerprint}", LOCK_TIMEOUT, SPENT_HOLD)
 
 
 if not has_web_locks():
@@ -123,7 +130,7 @@ _gate = RefreshGate(
     _store,
     on_logout=_session_ended,
     observe=_observe,
-    refresh_lock=_refresh_lock if has_web_locks() else contextlib.nullcontext,
+    refresh_lock=_refresh_lock if has_web_locks() else lambda _token: contextlib.nullcontext(),
     settle_time=SETTLE_TIME if has_web_locks() else 0.0,
 )
 

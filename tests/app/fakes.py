@@ -8,9 +8,11 @@ every request in the order it arrived.
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
-from collections.abc import Awaitable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -180,6 +182,93 @@ def open_app(server: FakeServer, *, logged_in: bool = True, **gate_options: obje
     app = App(server, MemoryTokenStore(server.issue() if logged_in else None))
     gate_options.setdefault("clock", server.clock)
     app.gate = RefreshGate(server, app.store, on_logout=app._logout, **gate_options)
+    return app
+
+
+class TabStorage(MemoryTokenStore):
+    """One tab's view of a `SharedStorage`."""
+
+    def __init__(self, shared: "SharedStorage", tokens: Tokens | None) -> None:
+        super().__init__(tokens)
+        self._shared = shared
+
+    def save(self, tokens: Tokens) -> None:
+        """Store the pair here at once, in the other tabs a moment later."""
+        super().save(tokens)
+        self._shared.spread(self, tokens)
+
+    def clear(self) -> None:
+        """Drop the pair here at once, in the other tabs a moment later."""
+        super().clear()
+        self._shared.spread(self, None)
+
+
+class SharedStorage:
+    """localStorage as tabs share it: each tab sees its own writes at once, the others' only
+    `lag` seconds later (Chromium hands them to other renderers asynchronously)."""
+
+    def __init__(self, tokens: Tokens, lag: float) -> None:
+        self._tokens = tokens
+        self._lag = lag
+        self._tabs: list[TabStorage] = []
+
+    def tab(self) -> TabStorage:
+        """The storage of a tab opened now."""
+        tab = TabStorage(self, self._tokens)
+        self._tabs.append(tab)
+        return tab
+
+    def spread(self, writer: TabStorage, tokens: Tokens | None) -> None:
+        self._tokens = tokens
+        loop = asyncio.get_running_loop()
+        for tab in self._tabs:
+            if tab is not writer:
+                loop.call_later(self._lag, MemoryTokenStore.save, tab, tokens)
+
+
+class HeldLock:
+    """A lock of `SharedLocks` while a tab holds it."""
+
+    def __init__(self) -> None:
+        self.is_spent = False
+
+    def spent(self) -> None:
+        self.is_spent = True
+
+
+class SharedLocks:
+    """navigator.locks for the tabs of one origin: one exclusive lock per name. A lock marked
+    spent is let go `spent_hold` seconds after its block ends, as the page's Web Lock is."""
+
+    def __init__(self, spent_hold: float) -> None:
+        self.spent_hold = spent_hold
+        self.names: list[str] = []  # every name asked for, in order
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, name: str) -> AsyncIterator[HeldLock]:
+        self.names.append(name)
+        lock = self._locks[name]
+        await lock.acquire()
+        held = HeldLock()
+        try:
+            yield held
+        finally:
+            if held.is_spent:
+                asyncio.get_running_loop().call_later(self.spent_hold, lock.release)
+            else:
+                lock.release()
+
+
+def open_tab(
+    server: FakeServer, storage: SharedStorage, locks: SharedLocks, **gate_options: object
+) -> App:
+    """A tab of the page on `server`, sharing `storage` and `locks` with the other tabs."""
+    app = App(server, storage.tab())
+    gate_options.setdefault("clock", server.clock)
+    app.gate = RefreshGate(
+        server, app.store, on_logout=app._logout, refresh_lock=locks, **gate_options
+    )
     return app
 
 

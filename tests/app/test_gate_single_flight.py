@@ -171,7 +171,7 @@ def test_the_observer_sees_three_401s_then_one_refresh_then_three_retries() -> N
 def test_a_pair_stored_by_another_tab_inside_the_lock_is_used_without_refreshing() -> None:
     async def scenario() -> None:
         @contextlib.asynccontextmanager
-        async def lock_another_tab_held_while_refreshing() -> AsyncIterator[None]:
+        async def lock_another_tab_held_while_refreshing(_token: str) -> AsyncIterator[None]:
             await asyncio.sleep(0)  # waiting for the other tab to let go
             app.store.save(other_tab_pair)
             yield
@@ -200,7 +200,7 @@ def test_the_refresh_lock_is_entered_once_for_parallel_401s() -> None:
         lock = asyncio.Lock()
 
         @contextlib.asynccontextmanager
-        async def counted_lock() -> AsyncIterator[None]:
+        async def counted_lock(_token: str) -> AsyncIterator[None]:
             nonlocal entries
             async with lock:
                 entries += 1

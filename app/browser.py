@@ -42,14 +42,13 @@ class FetchTransport:
         if request.body is not None:
             init["body"] = request.body
         try:
-            response = await js.fetch(request.path, to_js(init))
-            body = await response.text()
+            status, body = await js.fetchAnswer(request.path, to_js(init))  # static/fetch-answer.js
         except asyncio.CancelledError:
             controller.abort()
             raise
         except JsException as error:
             raise NetworkError(f"{request.method} {request.path} failed: {error}") from None
-        return Response(int(response.status), str(body))
+        return Response(int(status), str(body))
 
 
 class LocalStorageTokenStore:
@@ -80,6 +79,19 @@ class LocalStorageTokenStore:
             self.discarded = True
             self.clear()
         return tokens
+
+    def stored_access(self) -> str | None:
+        """The stored access token as it is, for display: unlike `load`, never discards.
+
+        The countdown on screen reads it every second; were it to clear a session it cannot
+        read, the next page load would find nothing and could not say why.
+        """
+        if self._failed:
+            return self._memory.access if self._memory else None
+        try:
+            return window.localStorage.getItem(ACCESS_KEY)
+        except JsException:
+            return None
 
     def save(self, tokens: Tokens) -> None:
         """Store the pair (in memory, if storage refuses)."""

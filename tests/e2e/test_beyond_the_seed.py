@@ -109,7 +109,8 @@ def test_break_token_reproduces_the_demo_and_the_timeline_shows_its_shape(
     page: Page, network: NetworkLog
 ) -> None:
     log_in(page)
-    before = len(_timeline(page))
+    table = page.locator("#timeline-table tbody tr")
+    expect(table).to_have_count(1)  # the home page's own request; drawn once calls pause
 
     page.get_by_role("button", name="Break token").click()
     expect(page.locator("#token-left")).to_have_text("unreadable token")
@@ -117,7 +118,9 @@ def test_break_token_reproduces_the_demo_and_the_timeline_shows_its_shape(
 
     expect_every_slot(page)
     expect(page.locator("#refresh-count")).to_have_text("1")
-    rows = _timeline(page)[before:]
+    statuses = ["200"] + ["401"] * 3 + ["200"] * 4
+    expect(table.locator("td:nth-child(4)")).to_have_text(statuses)
+    rows = _timeline(page)[1:]
     assert [(method, path, status) for method, path, status, _ in rows] == (
         [("GET", RESOURCE, "401")] * 3 + [("POST", REFRESH, "200")] + [("GET", RESOURCE, "200")] * 3
     )

@@ -15,7 +15,7 @@ from pyodide.ffi import JsException, create_once_callable
 from pyscript import window
 from pyscript.ffi import to_js
 
-from app.errors import NetworkError, TransientError
+from app.errors import NetworkError, RequestTimeout, TransientError
 from app.gate import Request, Response
 from app.tokens import Tokens, stored_pair
 
@@ -24,11 +24,22 @@ REFRESH_KEY = "refreshToken"
 
 
 class FetchTransport:
-    """Sends requests to the page's own origin with the browser's fetch."""
+    """Sends requests to the page's own origin with the browser's fetch.
+
+    Each request is aborted after `timeout` seconds by the browser's own timer
+    (`AbortSignal.timeout`), which leaves nothing behind in Python once the answer is in.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout_ms = int(timeout * 1000)
 
     async def __call__(self, request: Request) -> Response:
-        """Send `request`; NetworkError if no answer; cancelling aborts the fetch."""
+        """Send `request`; NetworkError if no answer, RequestTimeout if none in time;
+        cancelling aborts the fetch."""
         controller = js.AbortController.new()
+        signal = js.AbortSignal.any(
+            to_js([controller.signal, js.AbortSignal.timeout(self._timeout_ms)])
+        )
         init = {
             "method": request.method,
             "headers": request.headers,
@@ -37,7 +48,7 @@ class FetchTransport:
             "cache": "no-store",
             "credentials": "same-origin",
             "redirect": "error",
-            "signal": controller.signal,
+            "signal": signal,
         }
         if request.body is not None:
             init["body"] = request.body
@@ -47,6 +58,11 @@ class FetchTransport:
             controller.abort()
             raise
         except JsException as error:
+            if getattr(error, "name", "") == "TimeoutError":
+                raise RequestTimeout(
+                    f"{request.method} {request.path} got no answer within "
+                    f"{self._timeout_ms / 1000:g} s"
+                ) from None
             raise NetworkError(f"{request.method} {request.path} failed: {error}") from None
         return Response(int(status), str(body))
 
@@ -153,9 +169,9 @@ async def web_lock(name: str, timeout: float, spent_hold: float) -> AsyncIterato
         return js.Promise.new(hold)
 
     withdraw = js.AbortController.new()
-    signal = js.AbortSignal.timeout(int(timeout * 1000))
-    if hasattr(js.AbortSignal, "any"):
-        signal = js.AbortSignal.any(to_js([signal, withdraw.signal]))
+    signal = js.AbortSignal.any(
+        to_js([js.AbortSignal.timeout(int(timeout * 1000)), withdraw.signal])
+    )
     options = to_js({"mode": "exclusive", "signal": signal})
     request = asyncio.ensure_future(
         window.navigator.locks.request(name, options, create_once_callable(on_grant))

@@ -122,8 +122,8 @@ class RefreshGate:
         on_logout: Callable[[], None] = lambda: None,
         observe: CallObserver = _ignore_call,
         refresh_lock: RefreshLock = _no_lock,
-        request_timeout: float = 15.0,
-        refresh_timeout: float = 15.0,
+        request_timeout: float | None = 15.0,
+        refresh_timeout: float | None = 15.0,
         expiry_skew: float = 10.0,
         settle_time: float = 0.0,
         clock: Callable[[], float] = time.time,
@@ -348,18 +348,26 @@ class RefreshGate:
         return await self._wire(authorized, kind, waited, self._request_timeout)
 
     async def _wire(
-        self, request: Request, kind: CallKind, waited: bool, timeout: float
+        self, request: Request, kind: CallKind, waited: bool, timeout: float | None
     ) -> Response:
-        """Put one request on the wire under a timeout, reporting it to the observer."""
+        """Put one request on the wire under a timeout, reporting it to the observer.
+
+        A `timeout` of None leaves it to the transport, which may have a cheaper timer: an
+        asyncio timer in Pyodide lives on as a JavaScript timeout after it is cancelled.
+        """
         call = Call(next(self._ids), kind, request.method, request.path, self._clock(), waited)
         self._observe(call)
         try:
-            response = await asyncio.wait_for(self._transport(request), timeout)
+            sending = self._transport(request)
+            response = await (sending if timeout is None else asyncio.wait_for(sending, timeout))
         except TimeoutError:
             call.error = "timeout"
             raise RequestTimeout(
                 f"{request.method} {request.path} got no answer within {timeout:g} s"
             ) from None
+        except RequestTimeout:
+            call.error = "timeout"
+            raise
         except TransientError as error:
             call.error = str(error) or "network error"
             raise

@@ -33,6 +33,7 @@ from app.tokens import Tokens, access_token_lifetime, parse_token_pair
 
 RESOURCE = Request("GET", "/api/resources")
 BROKEN_TOKEN = "sdf"  # what the seed article types into the console
+REQUEST_TIMEOUT = 15.0  # seconds for any request, the refresh included
 LOCK_NAME = "refresh-gate"
 LOCK_TIMEOUT = 20.0  # longer than a refresh may take, so only a hung tab trips it
 # Another tab's new pair can reach this tab's storage a moment after its lock is released.
@@ -47,7 +48,7 @@ LATEST_TIME = 0.25  # the longest a change waits to be drawn
 
 _view = View(MAX_ROWS)
 _store = LocalStorageTokenStore(on_failure=lambda text: _storage_failed(text))
-_transport = FetchTransport()
+_transport = FetchTransport(timeout=REQUEST_TIMEOUT)
 _timeline = Timeline(time.time())
 _tasks: set[asyncio.Task] = set()
 _clicks = 0  # clicks on Send 3 requests so far
@@ -170,6 +171,9 @@ _gate = RefreshGate(
     observe=_observe,
     refresh_lock=_refresh_lock if has_web_locks() else lambda _token: contextlib.nullcontext(),
     settle_time=SETTLE_TIME if has_web_locks() else 0.0,
+    # The transport times requests out with the browser's own timer (see FetchTransport).
+    request_timeout=None,
+    refresh_timeout=None,
 )
 
 

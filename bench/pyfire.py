@@ -32,7 +32,9 @@ async def fire_app(n: int) -> int:
 
 async def fire_gate(n: int) -> int:
     """Through a refresh gate of its own, without the page around it."""
-    gate = RefreshGate(__main__._transport, __main__._store)
+    gate = RefreshGate(
+        __main__._transport, __main__._store, request_timeout=None, refresh_timeout=None
+    )  # timed out by the transport, as the page's own gate is
     answers = await asyncio.gather(*(gate.send(RESOURCE) for _ in range(n)), return_exceptions=True)
     return sum(1 for answer in answers if getattr(answer, "status", None) == 200)
 

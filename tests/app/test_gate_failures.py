@@ -13,7 +13,7 @@ from app.errors import (
     RequestTimeout,
     TransientError,
 )
-from app.gate import REFRESH_PATH, Request, Response
+from app.gate import REFRESH_PATH, Call, Request, Response
 from app.tokens import Tokens
 from tests.app.fakes import FakeServer, open_app, within
 
@@ -60,12 +60,17 @@ def _never_answer(server: FakeServer) -> None:
     server.hold(REFRESH_PATH)
 
 
+def _transport_times_out(server: FakeServer) -> None:
+    server.refresh_outcome = RequestTimeout("no answer within 15 s")  # the browser's own timer
+
+
 TRANSIENT_FAILURES = [
     pytest.param(_answer_500, id="500"),
     pytest.param(_answer_503, id="503"),
     pytest.param(_answer_429, id="429"),
     pytest.param(_drop_the_connection, id="network-error"),
     pytest.param(_never_answer, id="timeout"),
+    pytest.param(_transport_times_out, id="transport-timeout"),
 ]
 
 
@@ -170,6 +175,33 @@ def test_a_hanging_request_times_out_and_is_cancelled_on_the_wire() -> None:
 
         assert time.monotonic() - started < 1
         assert hang.cancelled
+        assert app.store.load() == kept
+        assert app.logouts == 0
+
+    asyncio.run(scenario())
+
+
+def test_without_a_timeout_of_its_own_the_gate_reports_the_transports_timeout() -> None:
+    async def scenario() -> None:
+        calls: dict[int, Call] = {}
+        server = FakeServer()
+        app = open_app(
+            server,
+            request_timeout=None,
+            refresh_timeout=None,
+            observe=lambda call: calls.setdefault(call.id, call),
+        )
+        kept = app.store.load()
+        server.expire_access()
+        server.refresh_outcome = RequestTimeout("no answer within 15 s")
+
+        with pytest.raises(RequestTimeout):
+            await within(app.get())
+
+        assert [(call.kind, call.error) for call in calls.values()] == [
+            ("request", None),
+            ("refresh", "timeout"),
+        ]
         assert app.store.load() == kept
         assert app.logouts == 0
 

@@ -9,10 +9,12 @@ from tests.e2e.support import (
     DATA,
     REFRESH,
     RESOURCE,
+    SLOTS,
     NetworkLog,
     ServerProcess,
     expect_every_slot,
     log_in,
+    slot,
     start_server,
     storage,
     wait_ready,
@@ -175,3 +177,22 @@ def test_three_quick_clicks_with_a_broken_token_share_one_refresh_and_lose_nothi
         page.wait_for_timeout(100)
     assert network.count("GET", RESOURCE, 200, mark=mark) == 9
     assert network.count("POST", REFRESH, mark=mark) == 1
+
+
+def test_a_refresh_that_never_answers_times_out_and_keeps_the_session(
+    page: Page, network: NetworkLog
+) -> None:
+    log_in(page)
+    refresh_token = storage(page, "refreshToken")
+    page.evaluate('localStorage.setItem("token", "sdf")')
+    page.route(f"**{REFRESH}", lambda route: None)  # held open: no answer, ever
+
+    page.get_by_role("button", name="Send 3 requests").click()
+
+    # The page's timeout is 15 s (app/main.py); the browser aborts the request itself.
+    expect(page.locator("#home-message")).to_contain_text("no answer within 15 s", timeout=25_000)
+    expect(page.locator("#home-message")).to_contain_text("still logged in")
+    for name in SLOTS:
+        expect(slot(page, name)).to_have_text("failed, try again")
+    assert storage(page, "refreshToken") == refresh_token
+    assert page.locator("#in-flight").text_content() == "0"

@@ -240,7 +240,7 @@ class Arena:
             page.goto(self.contestant.path)
             page.wait_for_selector(READY, state="attached", timeout=60_000)
             if self.contestant.python:
-                _install_fire(page)
+                install_fire(page)
         if self.contestant.python:
             # The page loads its resource on arrival; wait for that before spoiling the token.
             page.wait_for_function(HOME_LOADED)
@@ -272,7 +272,7 @@ def _leave(tab: Page) -> None:
             tab.wait_for_timeout(100)
 
 
-def _install_fire(page: Page) -> None:
+def install_fire(page: Page) -> None:
     """Load bench/pyfire.py into the page's interpreter and expose it as window.benchFire."""
     page.wait_for_function("() => window.__benchPython !== undefined", timeout=10_000)
     page.evaluate(

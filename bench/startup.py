@@ -8,9 +8,9 @@ again and says nothing about a returning user.
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from playwright.sync_api import BrowserContext, Playwright
+from playwright.sync_api import BrowserContext, CDPSession, Page, Playwright
 
 from bench.contest import (
     BROKEN_TOKEN,
@@ -19,6 +19,7 @@ from bench.contest import (
     PYSCRIPT_HOOK_JS,
     READY,
     TokenPair,
+    install_fire,
 )
 
 
@@ -51,11 +52,42 @@ class Startup:
     js_heap: int
     wasm: int | None
     python_ready_ms: float | None = None  # PyScript's py:ready, before the page's script runs
+    after_300: "Memory | None" = None  # after 300 requests at once with a broken token
+    rounds: "list[Memory]" = field(default_factory=list)  # after each further demo round
 
     @property
     def memory(self) -> int:
         """JS heap plus the runtime's WebAssembly memory."""
         return self.js_heap + (self.wasm or 0)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Startup":
+        """What dataclasses.asdict made of one."""
+        after_300 = raw.get("after_300")
+        return cls(
+            **{
+                **raw,
+                "after_300": Memory(**after_300) if after_300 else None,
+                "rounds": [Memory(**memory) for memory in raw.get("rounds", [])],
+            }
+        )
+
+
+@dataclass
+class Memory:
+    """What a page holds at one moment, after a forced garbage collection."""
+
+    js_heap: int
+    wasm: int | None
+    python_objects: int | None  # objects Python's collector tracks (PyScript pages)
+
+    @property
+    def total(self) -> int:
+        """JS heap plus the runtime's WebAssembly memory."""
+        return self.js_heap + (self.wasm or 0)
+
+
+ROUNDS = 10  # demo rounds after the 300 requests, for growth
 
 
 def _logged_in_script(origin: str, pair: TokenPair) -> str:
@@ -103,20 +135,72 @@ def _measure_in(
     if page_info.demo:
         if page_info.python:
             page.wait_for_function(HOME_LOADED)
-        page.evaluate("token => localStorage.setItem('token', token)", BROKEN_TOKEN)
-        page.evaluate("() => window.__bench.arm({ at: 0, clicks: 1, gap: 0, fire: 0 })")
-        page.evaluate("() => window.__bench.collect()")
+        _demo(page)
     else:
         page.wait_for_function("() => window.__benchPython !== undefined")
-    cdp.send("HeapProfiler.collectGarbage")
-    js_heap = int(cdp.send("Runtime.getHeapUsage")["usedSize"])
-    wasm = page.evaluate(
-        "() => window.__benchPython ? window.__benchPython._module.HEAP8.length : null"
-    )
+    after_demo = _memory(page, cdp)
+    after_300 = None
+    rounds = []
+    if page_info.demo:
+        if page_info.python:
+            install_fire(page)
+        _demo(page, fire=300)
+        after_300 = _memory(page, cdp)
+        for _ in range(ROUNDS):
+            _demo(page)
+            rounds.append(_memory(page, cdp))
 
     received[0] = 0
     page.reload()
     page.wait_for_selector(READY, state="attached", timeout=60_000)
     warm_ms = page.evaluate("() => window.__bench.readyAt")
     page.wait_for_timeout(200)  # let the last loadingFinished events arrive
-    return Startup(cold_ms, warm_ms, cold_bytes, received[0], js_heap, wasm, python_ready_ms)
+    return Startup(
+        cold_ms,
+        warm_ms,
+        cold_bytes,
+        received[0],
+        after_demo.js_heap,
+        after_demo.wasm,
+        python_ready_ms,
+        after_300,
+        rounds,
+    )
+
+
+def _demo(page: Page, fire: int = 0) -> None:
+    """Break the token, then one click on Send 3 requests (or `fire` requests at once)."""
+    page.evaluate("token => localStorage.setItem('token', token)", BROKEN_TOKEN)
+    page.evaluate("fire => window.__bench.arm({ at: 0, clicks: 1, gap: 0, fire })", fire)
+    outcome = page.evaluate("() => window.__bench.collect()")
+    if outcome["stuck"]:
+        raise RuntimeError(f"{page.url}: the demo never settled")
+
+
+# Run in the page's interpreter: collect, then count what Python still holds.
+_PYTHON_OBJECTS = "import gc; gc.collect(); len(gc.get_objects())"
+
+
+def _memory(page: Page, cdp: CDPSession) -> Memory:
+    """JS heap, WebAssembly memory and Python objects, after a forced collection."""
+    python_objects = page.evaluate(
+        """code => {
+            const python = window.__benchPython;
+            if (!python) return null;
+            const namespace = python.globals.get("dict")();  // leaves the page's own untouched
+            try {
+                return python.runPython(code, { globals: namespace });
+            } finally {
+                namespace.destroy();
+            }
+        }""",
+        _PYTHON_OBJECTS,
+    )
+    cdp.send("HeapProfiler.collectGarbage")
+    return Memory(
+        js_heap=int(cdp.send("Runtime.getHeapUsage")["usedSize"]),
+        wasm=page.evaluate(
+            "() => window.__benchPython ? window.__benchPython._module.HEAP8.length : null"
+        ),
+        python_objects=python_objects,
+    )

@@ -24,16 +24,18 @@ import asyncio
 import contextlib
 import itertools
 import json
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from app.errors import NotLoggedIn, RefreshRejected, RequestTimeout, TransientError
 from app.tokens import Tokens, TokenStore, access_token_lifetime, parse_token_pair
 
 REFRESH_PATH = "/authorization/refresh"
+T = TypeVar("T")
 
 # Answers to a refresh that mean "this refresh token is no good": log out.
 _REJECTING_STATUSES = frozenset({400, 401, 403})
@@ -109,6 +111,16 @@ RefreshLock = Callable[[str], AbstractAsyncContextManager[HeldLock | None]]
 def _no_lock(_refresh_token: str) -> AbstractAsyncContextManager[HeldLock | None]:
     """The default refresh lock: the in-tab single flight is the whole guarantee."""
     return contextlib.nullcontext()
+
+
+def _start(work: Coroutine[object, object, T]) -> asyncio.Task[T]:
+    """A task for `work`, run at once up to its first wait where Python can (3.12 and later,
+    as in the browser); a task started the usual way costs a turn of the event loop first,
+    and in the browser each turn between a 401 and its refresh is time the user waits."""
+    loop = asyncio.get_running_loop()
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(work, loop=loop, eager_start=True)
+    return loop.create_task(work)
 
 
 class RefreshGate:
@@ -240,7 +252,7 @@ class RefreshGate:
 
     async def _join_refresh(self, stale: Tokens) -> str:
         if self._refresh is None:
-            task = asyncio.ensure_future(self._run_refresh(stale))
+            task = _start(self._run_refresh(stale))
             task.add_done_callback(self._refresh_done)
             self._refresh = task
         return await asyncio.shield(self._refresh)
@@ -284,10 +296,8 @@ class RefreshGate:
 
         A lock taken meanwhile stays on `stack`, which lets it go.
         """
-        locking = asyncio.ensure_future(
-            stack.enter_async_context(self._refresh_lock(stale.refresh))
-        )
-        newer = asyncio.ensure_future(self._newer_than(stale, None))
+        locking = _start(stack.enter_async_context(self._refresh_lock(stale.refresh)))
+        newer = _start(self._newer_than(stale, None))
         try:
             await asyncio.wait({locking, newer}, return_when=asyncio.FIRST_COMPLETED)
         finally:

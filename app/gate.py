@@ -113,7 +113,7 @@ def _no_lock(_refresh_token: str) -> AbstractAsyncContextManager[HeldLock | None
     return contextlib.nullcontext()
 
 
-def _start(work: Coroutine[object, object, T]) -> asyncio.Task[T]:
+def start_eagerly(work: Coroutine[object, object, T]) -> asyncio.Task[T]:
     """A task for `work`, run at once up to its first wait where Python can (3.12 and later,
     as in the browser); a task started the usual way costs a turn of the event loop first,
     and in the browser each turn between a 401 and its refresh is time the user waits."""
@@ -252,7 +252,7 @@ class RefreshGate:
 
     async def _join_refresh(self, stale: Tokens) -> str:
         if self._refresh is None:
-            task = _start(self._run_refresh(stale))
+            task = start_eagerly(self._run_refresh(stale))
             task.add_done_callback(self._refresh_done)
             self._refresh = task
         return await asyncio.shield(self._refresh)
@@ -296,8 +296,8 @@ class RefreshGate:
 
         A lock taken meanwhile stays on `stack`, which lets it go.
         """
-        locking = _start(stack.enter_async_context(self._refresh_lock(stale.refresh)))
-        newer = _start(self._newer_than(stale, None))
+        locking = start_eagerly(stack.enter_async_context(self._refresh_lock(stale.refresh)))
+        newer = start_eagerly(self._newer_than(stale, None))
         try:
             await asyncio.wait({locking, newer}, return_when=asyncio.FIRST_COMPLETED)
         finally:

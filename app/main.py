@@ -26,7 +26,7 @@ from app.browser import (
     web_lock,
 )
 from app.errors import AuthError, NotLoggedIn, RefreshRejected, TransientError
-from app.gate import Call, RefreshGate, Request
+from app.gate import Call, RefreshGate, Request, start_eagerly
 from app.pages import PAGES, RESULT_SLOTS, View
 from app.timeline import MAX_ROWS, Timeline
 from app.tokens import Tokens, access_token_lifetime, parse_token_pair
@@ -59,20 +59,10 @@ _last_change = 0.0  # ... and of the latest
 _notice = ""  # a standing notice for the home page (storage refused), or nothing
 
 
-def _start(work: Coroutine) -> asyncio.Task:
-    """Run `work` now, up to its first wait, then on as a task.
-
-    A task made the usual way starts in a later turn of the browser's event loop; one turn
-    per task cost 1 to 5 ms each, and a click that starts three requests paid several of
-    them before its last request left. Started here, all three fetches leave while the
-    click is still being handled.
-    """
-    return asyncio.Task(work, loop=asyncio.get_event_loop(), eager_start=True)
-
-
 def _spawn(work: Coroutine) -> None:
     """Run `work` in the background, keeping a reference until it ends."""
-    task = _start(work)
+    # Eager: a click's work runs (and its fetches leave) while the click is being handled.
+    task = start_eagerly(work)
     _tasks.add(task)
     task.add_done_callback(_finished)
 
@@ -241,7 +231,7 @@ async def _send_three() -> None:
     global _clicks
     _clicks += 1
     _view.say("home", _notice, error=False)
-    await asyncio.gather(*(_start(_fill_slot(slot, _clicks)) for slot in RESULT_SLOTS))
+    await asyncio.gather(*(start_eagerly(_fill_slot(slot, _clicks)) for slot in RESULT_SLOTS))
 
 
 async def _log_in() -> None:

@@ -10,7 +10,8 @@ allowed that Chromium did not prove the demo needs (tests/e2e/test_security_head
 - ``style-src 'self'``: the stylesheets under /static; no inline ``<style>`` or attributes.
 - ``img-src 'self'``: the favicon.
 - ``connect-src 'self'``: fetch() to the API, and PyScript fetching Pyodide and app files.
-- ``worker-src 'none'``: the page starts no workers (PyScript's ``worker`` attribute would).
+- ``worker-src 'self'``: one worker, static/pyodide-snapshot.worker.mjs, which boots a second
+  Pyodide after the page is up to store the start-up snapshot static/pyodide-boot.mjs uses.
 - ``object-src 'none'``: no plugins.
 - ``base-uri 'none'``: an injected ``<base>`` cannot point relative URLs elsewhere.
 - ``form-action 'none'``: Python handles the login form; if it ever failed to, the browser's
@@ -31,7 +32,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "style-src 'self'",
         "img-src 'self'",
         "connect-src 'self'",
-        "worker-src 'none'",
+        "worker-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'none'",

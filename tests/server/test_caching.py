@@ -88,7 +88,7 @@ def _pins() -> dict[str, str]:
     "name",
     [
         "index.html",
-        "pyscript.toml",
+        "static/pyodide-boot.mjs",
         "static/no-eval.js",
         "bench/pyscript_hook.js",
         "bench/contestants/bare/index.html",

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import js
-from pyodide.ffi import JsException, create_once_callable
+from pyodide.ffi import JsException
 from pyscript import window
 from pyscript.ffi import to_js
 
@@ -53,7 +53,9 @@ class FetchTransport:
         if request.body is not None:
             init["body"] = request.body
         try:
-            status, body = await js.fetchAnswer(request.path, to_js(init))  # static/fetch-answer.js
+            status, body = await js.fetchAnswer(
+                request.path, to_js(init)
+            )  # static/browser-calls.js
         except asyncio.CancelledError:
             controller.abort()
             raise
@@ -158,49 +160,19 @@ async def web_lock(name: str, timeout: float, spent_hold: float) -> AsyncIterato
     holding it cannot hang the others; cancelling the wait withdraws the request. The
     browser frees a closed tab's locks by itself.
     """
-    granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    release: list[object] = []
-
-    def on_grant(_lock: object) -> object:
-        if granted.done():  # our caller gave up waiting: let go at once
-            return js.Promise.resolve()
-        granted.set_result(None)
-        hold = create_once_callable(lambda resolve, _reject: release.append(resolve))
-        return js.Promise.new(hold)
-
     withdraw = js.AbortController.new()
-    signal = js.AbortSignal.any(
-        to_js([js.AbortSignal.timeout(int(timeout * 1000)), withdraw.signal])
-    )
-    options = to_js({"mode": "exclusive", "signal": signal})
-    request = asyncio.ensure_future(
-        window.navigator.locks.request(name, options, create_once_callable(on_grant))
-    )
-    # The request fails with an AbortError on timeout or withdrawal: expected, so mark it seen.
-    request.add_done_callback(lambda done: done.cancelled() or done.exception())
-    held = HeldWebLock(spent_hold)
     try:
-        await asyncio.wait({granted, request}, return_when=asyncio.FIRST_COMPLETED)
+        release = await js.requestLock(name, int(timeout * 1000), withdraw.signal)
+    except JsException:  # an AbortError: not granted in time
+        raise TransientError("another tab held the refresh lock for too long; try again") from None
     except BaseException:
-        if granted.done() and not granted.cancelled():
-            _let_go(release, 0.0)  # granted just as our caller gave up
+        withdraw.abort()  # withdraws the request, or lets go of a lock granted just now
         raise
-    finally:
-        if not granted.done():
-            granted.cancel()
-            withdraw.abort()
-    if granted.cancelled():
-        raise TransientError("another tab held the refresh lock for too long; try again")
+    held = HeldWebLock(spent_hold)
     try:
         yield held
     finally:
-        _let_go(release, held.hold_after)
-
-
-def _let_go(release: list[object], after: float) -> None:
-    """Resolve the promise the lock's callback returned, now or `after` seconds from now."""
-    for resolve in release:
-        if after > 0:
-            window.setTimeout(resolve, int(after * 1000))
+        if held.hold_after > 0:
+            window.setTimeout(release, int(held.hold_after * 1000))
         else:
-            resolve()
+            release()

@@ -1,0 +1,71 @@
+"""The Web Lock that makes tabs refresh one at a time: taken, kept briefly, always let go.
+
+The lock is named for the refresh token it guards (app/main.py): "refresh-gate:" and the
+first 32 hex digits of the token's SHA-256.
+"""
+
+import hashlib
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.support import (
+    REFRESH,
+    NetworkLog,
+    expect_every_slot,
+    log_in,
+    storage,
+)
+
+# The names of the refresh locks this origin's tabs hold, and of those they wait for.
+LOCKS = """async () => {
+    const { held, pending } = await navigator.locks.query();
+    const ours = (locks) =>
+        locks.map((lock) => lock.name).filter((name) => name.startsWith("refresh-gate:"));
+    return { held: ours(held), pending: ours(pending) };
+}"""
+
+
+def _lock_name(refresh_token: str) -> str:
+    return "refresh-gate:" + hashlib.sha256(refresh_token.encode()).hexdigest()[:32]
+
+
+def test_the_lock_of_a_spent_token_is_let_go_two_seconds_after_the_refresh(
+    page: Page, network: NetworkLog
+) -> None:
+    log_in(page)
+    spent = _lock_name(storage(page, "refreshToken"))
+    page.evaluate('localStorage.setItem("token", "sdf")')
+
+    page.get_by_role("button", name="Send 3 requests").click()
+    expect_every_slot(page)
+
+    # Kept a while, so that a tab still waiting for it finds the new pair instead.
+    assert page.evaluate(LOCKS) == {"held": [spent], "pending": []}
+    page.wait_for_timeout(2_500)
+    assert page.evaluate(LOCKS) == {"held": [], "pending": []}
+    assert network.count("POST", REFRESH) == 1
+
+
+def test_a_tab_that_never_lets_go_of_the_lock_costs_a_try_again_not_the_session(
+    page: Page, context: BrowserContext, network: NetworkLog
+) -> None:
+    log_in(page)
+    refresh_token = storage(page, "refreshToken")
+    name = _lock_name(refresh_token)
+    hung = context.new_page()  # a tab of the same origin that takes the lock and hangs
+    hung.goto("/static/favicon.svg")
+    hung.evaluate("name => { navigator.locks.request(name, () => new Promise(() => {})); }", name)
+    page.evaluate('localStorage.setItem("token", "sdf")')
+
+    page.get_by_role("button", name="Send 3 requests").click()
+
+    # app/main.py's LOCK_TIMEOUT is 20 s.
+    expect(page.locator("#home-message")).to_contain_text("try again", timeout=30_000)
+    assert network.count("POST", REFRESH) == 0  # nothing refreshed behind the lock's back
+    assert storage(page, "refreshToken") == refresh_token
+    assert page.evaluate(LOCKS) == {"held": [name], "pending": []}  # the wait was withdrawn
+
+    hung.close()  # the browser frees a closed tab's locks
+    page.get_by_role("button", name="Send 3 requests").click()
+    expect_every_slot(page)
+    assert network.count("POST", REFRESH, 200) == 1

@@ -301,12 +301,13 @@ class RefreshGate:
         try:
             await asyncio.wait({locking, newer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            found = newer.done() and not newer.cancelled()
             newer.cancel()
             if not locking.done():
                 locking.cancel()
-            # Let a cancelled request finish, so that a lock granted meanwhile is released.
-            await asyncio.wait({locking})
-        pair = None if newer.cancelled() else newer.result()
+                # Let the cancelled request finish, so that a lock granted meanwhile is let go.
+                await asyncio.wait({locking})
+        pair = newer.result() if found else None
         if pair is None:
             return locking.result()
         if not locking.cancelled():

@@ -226,7 +226,9 @@ def _startup_rows(results: Results) -> list[Row]:
         cold,
         figure("... PyScript's py:ready, cold (ms)", lambda s: s.python_ready_ms, "{:.0f}"),
         warm,
-        figure("... start-up snapshot stored, after cold ready (ms)", lambda s: s.snapshot_ms, "{:.0f}"),
+        figure(
+            "... start-up snapshot stored, after cold ready (ms)", lambda s: s.snapshot_ms, "{:.0f}"
+        ),
         figure("downloaded, cold (kB)", lambda s: s.cold_bytes / 1000, "{:.0f}"),
         figure("downloaded, warm (kB)", lambda s: s.warm_bytes / 1000, "{:.0f}"),
         memory,

@@ -155,6 +155,7 @@ class RefreshGate:
         self._clock = clock
         self._refresh_path = refresh_path
         self._refresh: asyncio.Future[str] | None = None
+        self._refresh_waiters: list[asyncio.Future[str]] = []
         # How far this machine's clock runs ahead of the server's, learnt from the `iat` of
         # each pair received, so that a wrong clock does not turn every call into a refresh.
         self._clock_ahead = 0.0
@@ -206,7 +207,7 @@ class RefreshGate:
     async def _token_for_sending(self) -> tuple[str, bool]:
         """The token to send with, and whether the call had to wait for a refresh."""
         if self._refresh is not None:
-            return await asyncio.shield(self._refresh), True
+            return await self._refreshed(), True
         tokens = self._load()
         if not tokens.access:  # nothing worth sending: refresh first
             return await self._join_refresh(tokens), True
@@ -229,7 +230,7 @@ class RefreshGate:
             if tokens.access != sent:
                 return tokens.access
             return await self._join_refresh(tokens)
-        return await asyncio.shield(self._refresh)
+        return await self._refreshed()
 
     def _load(self) -> Tokens:
         tokens = self._store.load()
@@ -252,10 +253,47 @@ class RefreshGate:
 
     async def _join_refresh(self, stale: Tokens) -> str:
         if self._refresh is None:
-            task = start_eagerly(self._run_refresh(stale))
+            task = start_eagerly(self._refresh_and_tell(stale))
             task.add_done_callback(self._refresh_done)
             self._refresh = task
-        return await asyncio.shield(self._refresh)
+        return await self._refreshed()
+
+    async def _refreshed(self) -> str:
+        """The running refresh's outcome; cancelling one caller's wait leaves the refresh be.
+
+        Each caller waits on a future of its own, which the refresh settles as it ends: one
+        turn of the event loop sooner than asyncio.shield, whose outer future is settled
+        only by a callback of the refresh's task.
+        """
+        refresh = self._refresh
+        assert refresh is not None
+        if refresh.done():  # ended this very turn; its done-callback has not run yet
+            return refresh.result()
+        waiter = asyncio.get_running_loop().create_future()
+        self._refresh_waiters.append(waiter)
+        return await waiter
+
+    async def _refresh_and_tell(self, stale: Tokens) -> str:
+        try:
+            access = await self._run_refresh(stale)
+        except BaseException as error:
+            self._tell(error)
+            raise
+        self._tell(access)
+        return access
+
+    def _tell(self, outcome: str | BaseException) -> None:
+        """Settle every caller's wait with the refresh's new access token or its error."""
+        waiters, self._refresh_waiters = self._refresh_waiters, []
+        for waiter in waiters:
+            if waiter.done():  # a caller that was cancelled has stopped waiting
+                continue
+            if isinstance(outcome, asyncio.CancelledError):
+                waiter.cancel()
+            elif isinstance(outcome, BaseException):
+                waiter.set_exception(outcome)
+            else:
+                waiter.set_result(outcome)
 
     def _refresh_done(self, task: asyncio.Future[str]) -> None:
         if self._refresh is task:

@@ -36,10 +36,7 @@ class FetchTransport:
     async def __call__(self, request: Request) -> Response:
         """Send `request`; NetworkError if no answer, RequestTimeout if none in time;
         cancelling aborts the fetch."""
-        controller = js.AbortController.new()
-        signal = js.AbortSignal.any(
-            to_js([controller.signal, js.AbortSignal.timeout(self._timeout_ms)])
-        )
+        withdraw = js.AbortController.new()
         init = {
             "method": request.method,
             "headers": request.headers,
@@ -48,16 +45,15 @@ class FetchTransport:
             "cache": "no-store",
             "credentials": "same-origin",
             "redirect": "error",
-            "signal": signal,
         }
         if request.body is not None:
             init["body"] = request.body
         try:
-            status, body = await js.fetchAnswer(
-                request.path, to_js(init)
-            )  # static/browser-calls.js
+            # static/browser-calls.js
+            answer = js.fetchAnswer(request.path, to_js(init), self._timeout_ms, withdraw.signal)
+            status, body = await answer
         except asyncio.CancelledError:
-            controller.abort()
+            withdraw.abort()
             raise
         except JsException as error:
             if getattr(error, "name", "") == "TimeoutError":

@@ -5,9 +5,11 @@
 // browser: called from inside Pyodide, fetch() took 0.5-6 ms (median about 1.1 ms), called
 // from plain JavaScript 0.1-0.5 ms. Three requests sent at once leave sooner that way.
 
-// fetchAnswer(url, init) → [status, body text]: fetch and read the body in one promise.
-// Every JavaScript promise Python awaits costs turns of the browser's event loop to come
-// back into Python; awaiting fetch() and then response.text() would cost two.
+// fetchAnswer(url, init, timeoutMs, withdraw) → [status, body text]: fetch and read the
+// body in one promise. Every JavaScript promise Python awaits costs turns of the browser's
+// event loop to come back into Python; awaiting fetch() and then response.text() would
+// cost two. The request is aborted once `withdraw` (an AbortSignal) aborts, or with a
+// TimeoutError after timeoutMs, by the browser's own timer.
 //
 // A 401 is answered as soon as its headers are in, with an empty body: nothing in the app
 // reads a 401's body (the gate acts on the status alone), and its last bytes came 3-5 ms
@@ -22,8 +24,13 @@ const answer = async (url, init) => {
   return [response.status, await response.text()];
 };
 
-globalThis.fetchAnswer = (url, init) =>
-  new Promise((resolve) => queueMicrotask(() => resolve(answer(url, init))));
+globalThis.fetchAnswer = (url, init, timeoutMs, withdraw) =>
+  new Promise((resolve) =>
+    queueMicrotask(() => {
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), withdraw]);
+      resolve(answer(url, { ...init, signal }));
+    }),
+  );
 
 // requestLock(name, timeoutMs, withdraw) → a promise of `release`, once this tab holds the
 // exclusive Web Lock `name`; calling `release` lets it go. It rejects with an AbortError if

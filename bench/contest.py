@@ -237,8 +237,12 @@ class Arena:
             self.tabs.append(self.context.new_page())
         return self.tabs[index]
 
-    def _ready_tab(self, index: int) -> Page:
-        """The tab at the contestant's page, ready and logged in; reloads it if it left."""
+    def _ready_tab(self, index: int, *, warm: bool = False) -> Page:
+        """The tab at the contestant's page, ready and logged in; reloads it if it left.
+
+        A tab just (re)loaded, or any tab with `warm`, gets one click with the token stored
+        (a valid one), counted nowhere: the run that follows is then not the page's first.
+        """
         page = self._tab(index)
         wanted = self.origin + self.contestant.path
         if page.url != wanted or self._logged_out(page):
@@ -249,10 +253,26 @@ class Arena:
                 # A returning visitor's page, which has no snapshot worker running: the
                 # worker would take a core from the first scenario of the first run.
                 page.wait_for_function(STARTUP_DONE, timeout=60_000)
+            warm = True
         if self.contestant.python:
-            # The page loads its resource on arrival; wait for that before spoiling the token.
+            # The page loads its resource on arrival; wait for that before anything else.
             page.wait_for_function(HOME_LOADED)
+        if warm:
+            page.evaluate("() => window.__bench.arm({ at: 0, clicks: 1, gap: 0, fire: 0 })")
+            outcome = self._collect(page)
+            if outcome is None or outcome["stuck"] or self._logged_out(page):
+                raise RuntimeError(f"{self.contestant.label}: a click with a valid token failed")
         return page
+
+    def warm_up(self, pair: TokenPair) -> None:
+        """Log the first tab in with `pair` and click once, counted nowhere.
+
+        Called as a contestant's turn starts: its first measured run, a valid-token
+        baseline, is then not the first click after the other contestants ran for a while,
+        and finds the page in the same state as the spoilt run that follows it.
+        """
+        self.put_tokens(pair.access, pair.refresh)
+        self._ready_tab(0, warm=True)
 
     def _collect(self, tab: Page) -> dict | None:
         """The in-page outcome, or None if the page went to the login page meanwhile."""

@@ -193,6 +193,7 @@ def run_scenarios(
                 if contestant.other_wire and rep >= heavy_reps:
                     continue
                 arena = arenas[contestant.key]
+                arena.warm_up(stack.log_in())
                 done: set[tuple] = set()
                 for scenario in selection.scenarios:
                     if scenario.fire and (rep >= heavy_reps or contestant.other_wire):

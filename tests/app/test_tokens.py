@@ -13,7 +13,17 @@ from tests.app.fakes import make_jwt
 
 
 @pytest.mark.parametrize(
-    "refresh", [None, "", "x" * (MAX_TOKEN_LENGTH + 1), "with space", "naïve", "line\nbreak"]
+    "refresh",
+    [
+        None,
+        "",
+        "x" * (MAX_TOKEN_LENGTH + 1),
+        "with space",
+        "naïve",
+        "line\nbreak",
+        "ends\n",
+        "\x7f",
+    ],
 )
 def test_without_a_usable_refresh_token_there_is_no_session(refresh: object) -> None:
     assert stored_pair("a.b.c", refresh) is None
@@ -26,6 +36,12 @@ def test_an_unusable_access_token_is_dropped_so_the_gate_refreshes(access: objec
 
 def test_a_broken_but_sendable_access_token_is_kept_for_the_server_to_judge() -> None:
     assert stored_pair("sdf", "refresh-1") == Tokens("sdf", "refresh-1")
+
+
+def test_any_visible_ascii_up_to_the_longest_allowed_token_is_usable() -> None:
+    visible = "".join(map(chr, range(0x21, 0x7F)))
+    longest = "r" * MAX_TOKEN_LENGTH
+    assert stored_pair(visible, longest) == Tokens(visible, longest)
 
 
 @pytest.mark.parametrize(

@@ -258,9 +258,8 @@ class Arena:
             # The page loads its resource on arrival; wait for that before anything else.
             page.wait_for_function(HOME_LOADED)
         if warm:
-            page.evaluate("() => window.__bench.arm({ at: 0, clicks: 1, gap: 0, fire: 0 })")
-            outcome = self._collect(page)
-            if outcome is None or outcome["stuck"] or self._logged_out(page):
+            click_once(page)
+            if self._logged_out(page):
                 raise RuntimeError(f"{self.contestant.label}: a click with a valid token failed")
         return page
 
@@ -298,6 +297,13 @@ def _leave(tab: Page) -> None:
             return
         except PlaywrightError:  # interrupted by a navigation still under way
             tab.wait_for_timeout(100)
+
+
+def click_once(page: Page, fire: int = 0) -> None:
+    """One click on Send 3 requests (or `fire` requests at once), waited for until settled."""
+    page.evaluate("fire => window.__bench.arm({ at: 0, clicks: 1, gap: 0, fire })", fire)
+    if page.evaluate("() => window.__bench.collect()")["stuck"]:
+        raise RuntimeError(f"{page.url}: the click never settled")
 
 
 def install_fire(page: Page) -> None:

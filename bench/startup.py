@@ -19,6 +19,7 @@ from bench.contest import (
     PYSCRIPT_HOOK_JS,
     READY,
     TokenPair,
+    click_once,
     install_fire,
 )
 
@@ -194,10 +195,7 @@ SNAPSHOT_STORED = "() => performance.getEntriesByName('pyodide-snapshot')[0]?.st
 def _demo(page: Page, fire: int = 0) -> None:
     """Break the token, then one click on Send 3 requests (or `fire` requests at once)."""
     page.evaluate("token => localStorage.setItem('token', token)", BROKEN_TOKEN)
-    page.evaluate("fire => window.__bench.arm({ at: 0, clicks: 1, gap: 0, fire })", fire)
-    outcome = page.evaluate("() => window.__bench.collect()")
-    if outcome["stuck"]:
-        raise RuntimeError(f"{page.url}: the demo never settled")
+    click_once(page, fire)
 
 
 # Run in the page's interpreter: collect, then count what Python still holds.

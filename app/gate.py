@@ -17,128 +17,298 @@ The rules, each of which the seed article's axios interceptor gets wrong somewhe
    while longer, so a tab that still has the spent token waits for the new pair to reach
    its storage instead of presenting the spent token to the server.
 
-It imports only the standard library, so CPython tests drive it with a fake transport.
+It imports only what both of PyScript's interpreters have (CPython's asyncio in Pyodide,
+MicroPython's own): no dataclasses, typing or contextlib, no asyncio futures. CPython tests
+and MicroPython tests drive the same code with a fake transport.
 """
 
 import asyncio
-import contextlib
 import itertools
 import json
 import sys
 import time
-from collections.abc import Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol, TypeVar
 
 from app.errors import NotLoggedIn, RefreshRejected, RequestTimeout, TransientError
-from app.tokens import Tokens, TokenStore, access_token_lifetime, parse_token_pair
+from app.tokens import Tokens, access_token_lifetime, parse_token_pair
 
 REFRESH_PATH = "/authorization/refresh"
-T = TypeVar("T")
 
 # Answers to a refresh that mean "this refresh token is no good": log out.
-_REJECTING_STATUSES = frozenset({400, 401, 403})
+_REJECTING_STATUSES = (400, 401, 403)
 _STORE_POLL = 0.01  # seconds between looks at the store while another tab's pair arrives
 
 
-@dataclass(frozen=True)
 class Request:
     """An HTTP request relative to the page's origin."""
 
-    method: str
-    path: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str | None = None
+    def __init__(
+        self, method: str, path: str, headers: dict | None = None, body: str | None = None
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.headers = {} if headers is None else headers
+        self.body = body
+
+    def with_header(self, name: str, value: str) -> "Request":
+        """A copy with one more header; the original is left as it was."""
+        headers = dict(self.headers)
+        headers[name] = value
+        return Request(self.method, self.path, headers, self.body)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Request) and _fields(self) == _fields(other)
+
+    def __repr__(self) -> str:
+        return f"Request({self.method!r}, {self.path!r})"
 
 
-@dataclass(frozen=True)
 class Response:
     """What came back: the status and the body as text (never parsed as HTML)."""
 
-    status: int
-    body: str = ""
+    def __init__(self, status: int, body: str = "") -> None:
+        self.status = status
+        self.body = body
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Response) and _fields(self) == _fields(other)
+
+    def __repr__(self) -> str:
+        return f"Response({self.status!r}, {self.body!r})"
 
 
-class Transport(Protocol):
-    """Sends one request; raises NetworkError when no answer comes back.
+def _fields(record: object) -> list:
+    return sorted(record.__dict__.items())
 
-    Cancelling the awaiting task must cancel the request on the wire too.
+
+class Transport:
+    """What the gate sends with: an async callable `(Request) -> Response`.
+
+    It raises NetworkError when no answer comes back (RequestTimeout when it times the
+    request out itself), and cancelling the awaiting task cancels the request on the wire.
+    Any object with such a `__call__` will do; this class only documents the shape.
     """
 
-    async def __call__(self, request: Request) -> Response: ...
+    async def __call__(self, request: Request) -> Response:
+        raise NotImplementedError
 
 
-CallKind = Literal["request", "retry", "refresh"]
-
-
-@dataclass
 class Call:
-    """One request on the wire, as a network panel would list it."""
+    """One request on the wire, as a network panel would list it.
 
-    id: int
-    kind: CallKind
-    method: str
-    path: str
-    started: float
-    waited: bool = False
-    status: int | None = None
-    ended: float | None = None
-    error: str | None = None
+    `kind` is "request", "retry" or "refresh"; `status` and `ended` stay None until the
+    answer is in, `error` says why there was none.
+    """
 
+    def __init__(
+        self,
+        id: int,
+        kind: str,
+        method: str,
+        path: str,
+        started: float,
+        waited: bool = False,
+        status: int | None = None,
+        ended: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.method = method
+        self.path = path
+        self.started = started
+        self.waited = waited
+        self.status = status
+        self.ended = ended
+        self.error = error
 
-CallObserver = Callable[[Call], None]
+    def __repr__(self) -> str:
+        return f"Call({self.id}, {self.kind!r}, {self.method} {self.path}, {self.status})"
 
 
 def _ignore_call(call: Call) -> None:
     """The default observer."""
 
 
-class HeldLock(Protocol):
-    """The refresh lock of one refresh token, while this tab holds it."""
+class NoLock:
+    """The default refresh lock: the in-tab single flight is the whole guarantee.
 
-    def spent(self) -> None:
-        """The token was exchanged: keep the lock a while after the block ends.
+    A refresh lock is a callable `(refresh_token) -> lock`, where `lock` is an async context
+    manager shared by every tab of the origin; entering it gives an object whose `spent()`
+    asks to keep the lock a while after the block ends (the token was exchanged: other tabs
+    waiting for it then take the new pair from the shared storage, where it arrives moments
+    later, instead of getting the lock and presenting the spent token), or None.
+    """
 
-        Other tabs waiting for it then take the new pair from the shared storage, where it
-        arrives moments later, instead of getting the lock and presenting the spent token.
-        """
+    def __init__(self, _refresh_token: str = "") -> None:
+        pass
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *_exc: object) -> bool:
+        return False
 
 
-RefreshLock = Callable[[str], AbstractAsyncContextManager[HeldLock | None]]
+def start_eagerly(work):
+    """A task for `work`, run at once up to its first wait where Python can (CPython 3.12 and
+    later, as in Pyodide); a task started the usual way costs a turn of the event loop first,
+    and in the browser each turn between a 401 and its refresh is time the user waits.
+    MicroPython has no eager tasks: there it is a task started the usual way."""
+    if sys.implementation.name == "cpython" and sys.version_info >= (3, 12):
+        return asyncio.Task(work, loop=asyncio.get_running_loop(), eager_start=True)
+    return asyncio.create_task(work)
 
 
-def _no_lock(_refresh_token: str) -> AbstractAsyncContextManager[HeldLock | None]:
-    """The default refresh lock: the in-tab single flight is the whole guarantee."""
-    return contextlib.nullcontext()
+class _Outcome:
+    """What one piece of work ended with, and an event set once it has ended."""
+
+    def __init__(self) -> None:
+        self.ended = asyncio.Event()
+        self.value = None
+        self.error: BaseException | None = None
+
+    async def run(self, work):
+        """Run `work`, keeping its result or its error here; never raises but cancellation."""
+        try:
+            self.value = await work
+        except Exception as error:
+            self.error = error
+        except BaseException as error:  # cancelled: the waiters hear of it too
+            self.error = error
+            raise
+        finally:
+            self.ended.set()
+
+    async def result(self):
+        """Wait for the end; the work's result, or its error raised here."""
+        if not self.ended.is_set():
+            await self.ended.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
-def start_eagerly(work: Coroutine[object, object, T]) -> asyncio.Task[T]:
-    """A task for `work`, run at once up to its first wait where Python can (3.12 and later,
-    as in the browser); a task started the usual way costs a turn of the event loop first,
-    and in the browser each turn between a 401 and its refresh is time the user waits."""
-    loop = asyncio.get_running_loop()
-    if sys.version_info >= (3, 12):
-        return asyncio.Task(work, loop=loop, eager_start=True)
-    return loop.create_task(work)
+class SingleFlight:
+    """At most one run of a piece of work at a time; every caller meanwhile shares it.
+
+    Callers wait on an event and read the outcome kept beside it (as micropython-async's
+    Message does), so cancelling one caller's wait leaves the run and the others be.
+    """
+
+    def __init__(self) -> None:
+        self._current: _Outcome | None = None
+        self._task = None  # the run's task, referenced so that it is not collected
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in flight right now."""
+        return self._current is not None
+
+    async def share(self, start):
+        """The outcome of the run in flight, or of a new one of `start()` if none is."""
+        outcome = self._current
+        if outcome is None:
+            outcome = self._current = _Outcome()
+            self._task = start_eagerly(self._run(outcome, start()))
+        return await outcome.result()
+
+    async def joined(self):
+        """The outcome of the run in flight (there must be one)."""
+        outcome = self._current
+        assert outcome is not None
+        return await outcome.result()
+
+    async def _run(self, outcome: _Outcome, work) -> None:
+        try:
+            await outcome.run(work)
+        finally:
+            if self._current is outcome:
+                self._current = None
+                self._task = None
+
+
+class TabRace:
+    """The refresh lock of a stale pair, or that pair's successor from another tab, whichever
+    comes first: a tab waiting for the lock while another tab refreshes takes the new pair
+    from the shared storage as soon as it appears, instead of presenting the spent token."""
+
+    def __init__(self, store, lock, stale: Tokens) -> None:
+        self._store = store
+        self._lock = lock
+        self._stale = stale
+        self._entered = False
+
+    async def __aenter__(self):
+        """The held lock (or None from a lock that has no handle), or the newer pair."""
+        locking, watching = _Outcome(), _Outcome()
+        either = asyncio.Event()
+        lock_task = start_eagerly(_then_set(locking.run(self._lock.__aenter__()), either))
+        watch_task = start_eagerly(
+            _then_set(watching.run(newer_pair(self._store, self._stale)), either)
+        )
+        try:
+            await either.wait()
+        finally:
+            watch_task.cancel()
+            if not locking.ended.is_set():
+                lock_task.cancel()
+                # Let the cancelled request finish: a lock granted meanwhile is then let go
+                # by __aexit__, which the caller runs however this ends.
+                await locking.ended.wait()
+            self._entered = locking.error is None
+        if watching.ended.is_set() and watching.error is None and watching.value is not None:
+            await self.__aexit__(None, None, None)
+            return watching.value
+        if locking.error is not None:
+            raise locking.error
+        return locking.value
+
+    async def __aexit__(self, *exc: object) -> bool:
+        if self._entered:
+            self._entered = False
+            await self._lock.__aexit__(None, None, None)
+        return False
+
+
+async def _then_set(work, event: asyncio.Event) -> None:
+    try:
+        await work
+    finally:
+        event.set()
+
+
+async def newer_pair(store, spent: Tokens, wait: float | None = None) -> Tokens | None:
+    """A pair that replaced `spent` in `store` within `wait` seconds (None: forever)."""
+    deadline = None if wait is None else time.time() + wait
+    while True:
+        tokens = store.load()
+        if tokens is not None and tokens.refresh != spent.refresh:
+            return tokens
+        if deadline is not None and time.time() >= deadline:
+            return None
+        await asyncio.sleep(_STORE_POLL)
 
 
 class RefreshGate:
-    """Sends authorized calls, refreshing the token once however many calls need it."""
+    """Sends authorized calls, refreshing the token once however many calls need it.
+
+    `transport` sends a Request (see Transport); `store` keeps the pair (see
+    app.tokens.TokenStore); `refresh_lock` makes one refresh across tabs (see NoLock).
+    """
 
     def __init__(
         self,
-        transport: Transport,
-        store: TokenStore,
+        transport,
+        store,
         *,
-        on_logout: Callable[[], None] = lambda: None,
-        observe: CallObserver = _ignore_call,
-        refresh_lock: RefreshLock = _no_lock,
+        on_logout=None,
+        observe=_ignore_call,
+        refresh_lock=NoLock,
         request_timeout: float | None = 15.0,
         refresh_timeout: float | None = 15.0,
         expiry_skew: float = 10.0,
         settle_time: float = 0.0,
-        clock: Callable[[], float] = time.time,
+        clock=time.time,
         refresh_path: str = REFRESH_PATH,
     ) -> None:
         self._transport = transport
@@ -154,8 +324,7 @@ class RefreshGate:
         self._settle_time = settle_time
         self._clock = clock
         self._refresh_path = refresh_path
-        self._refresh: asyncio.Future[str] | None = None
-        self._refresh_waiters: list[asyncio.Future[str]] = []
+        self._refresh = SingleFlight()
         # How far this machine's clock runs ahead of the server's, learnt from the `iat` of
         # each pair received, so that a wrong clock does not turn every call into a refresh.
         self._clock_ahead = 0.0
@@ -167,7 +336,7 @@ class RefreshGate:
     @property
     def refreshing(self) -> bool:
         """Whether a refresh is in flight right now."""
-        return self._refresh is not None
+        return self._refresh.running
 
     async def send(self, request: Request) -> Response:
         """Send `request` with the current access token; refresh and retry once on a 401.
@@ -201,13 +370,13 @@ class RefreshGate:
         """Drop the tokens; tell the page once, however many calls find the session over."""
         had_tokens = self._store.load() is not None
         self._store.clear()
-        if had_tokens:
+        if had_tokens and self._on_logout is not None:
             self._on_logout()
 
-    async def _token_for_sending(self) -> tuple[str, bool]:
+    async def _token_for_sending(self) -> tuple:
         """The token to send with, and whether the call had to wait for a refresh."""
-        if self._refresh is not None:
-            return await self._refreshed(), True
+        if self._refresh.running:
+            return await self._refresh.joined(), True
         tokens = self._load()
         if not tokens.access:  # nothing worth sending: refresh first
             return await self._join_refresh(tokens), True
@@ -225,12 +394,12 @@ class RefreshGate:
 
     async def _token_after_401(self, sent: str) -> str:
         """The token to retry with: the stored one if it is newer, else a (shared) refresh."""
-        if self._refresh is None:
-            tokens = self._load()
-            if tokens.access != sent:
-                return tokens.access
-            return await self._join_refresh(tokens)
-        return await self._refreshed()
+        if self._refresh.running:
+            return await self._refresh.joined()
+        tokens = self._load()
+        if tokens.access != sent:
+            return tokens.access
+        return await self._join_refresh(tokens)
 
     def _load(self) -> Tokens:
         tokens = self._store.load()
@@ -238,7 +407,7 @@ class RefreshGate:
             raise NotLoggedIn("no tokens are stored; log in first")
         return tokens
 
-    def _time_left(self, access: str) -> tuple[float, float] | None:
+    def _time_left(self, access: str) -> tuple | None:
         """Seconds until `access` expires by the server's clock, and the refresh skew for it.
 
         The skew is the configured one, at most half the token's lifetime; None means the
@@ -252,60 +421,12 @@ class RefreshGate:
         return left, min(self._expiry_skew, (expires - issued) / 2)
 
     async def _join_refresh(self, stale: Tokens) -> str:
-        if self._refresh is None:
-            task = start_eagerly(self._refresh_and_tell(stale))
-            task.add_done_callback(self._refresh_done)
-            self._refresh = task
-        return await self._refreshed()
-
-    async def _refreshed(self) -> str:
-        """The running refresh's outcome; cancelling one caller's wait leaves the refresh be.
-
-        Each caller waits on a future of its own, which the refresh settles as it ends: one
-        turn of the event loop sooner than asyncio.shield, whose outer future is settled
-        only by a callback of the refresh's task.
-        """
-        refresh = self._refresh
-        assert refresh is not None
-        if refresh.done():  # ended this very turn; its done-callback has not run yet
-            return refresh.result()
-        waiter = asyncio.get_running_loop().create_future()
-        self._refresh_waiters.append(waiter)
-        return await waiter
-
-    async def _refresh_and_tell(self, stale: Tokens) -> str:
-        try:
-            access = await self._run_refresh(stale)
-        except BaseException as error:
-            self._tell(error)
-            raise
-        self._tell(access)
-        return access
-
-    def _tell(self, outcome: str | BaseException) -> None:
-        """Settle every caller's wait with the refresh's new access token or its error."""
-        waiters, self._refresh_waiters = self._refresh_waiters, []
-        for waiter in waiters:
-            if waiter.done():  # a caller that was cancelled has stopped waiting
-                continue
-            if isinstance(outcome, asyncio.CancelledError):
-                waiter.cancel()
-            elif isinstance(outcome, BaseException):
-                waiter.set_exception(outcome)
-            else:
-                waiter.set_result(outcome)
-
-    def _refresh_done(self, task: asyncio.Future[str]) -> None:
-        if self._refresh is task:
-            self._refresh = None
-        # Retrieve the outcome so that a refresh whose callers were all cancelled does not
-        # log "exception was never retrieved".
-        if not task.cancelled():
-            task.exception()
+        return await self._refresh.share(lambda: self._run_refresh(stale))
 
     async def _run_refresh(self, stale: Tokens) -> str:
-        async with contextlib.AsyncExitStack() as stack:
-            held = await self._lock_or_newer_pair(stack, stale)
+        race = TabRace(self._store, self._refresh_lock(stale.refresh), stale)
+        try:
+            held = await race.__aenter__()
             if isinstance(held, Tokens):
                 return held.access  # another tab refreshed; its pair is in our storage now
             # Another tab may have refreshed while this one waited for the lock.
@@ -318,7 +439,7 @@ class RefreshGate:
                 # Another tab's refresh may have won the race and its new pair may still be
                 # on its way into this tab's storage: the server refuses a token spent
                 # moments ago without ending the session, so look again before giving up.
-                newer = await self._newer_than(current, self._settle_time)
+                newer = await newer_pair(self._store, current, self._settle_time)
                 if newer is None:
                     self.end_session()
                     raise
@@ -326,43 +447,8 @@ class RefreshGate:
             if held is not None:
                 held.spent()
             return access
-
-    async def _lock_or_newer_pair(
-        self, stack: contextlib.AsyncExitStack, stale: Tokens
-    ) -> HeldLock | Tokens | None:
-        """Take the refresh lock of `stale`, unless another tab's new pair shows up first.
-
-        A lock taken meanwhile stays on `stack`, which lets it go.
-        """
-        locking = start_eagerly(stack.enter_async_context(self._refresh_lock(stale.refresh)))
-        newer = start_eagerly(self._newer_than(stale, None))
-        try:
-            await asyncio.wait({locking, newer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            found = newer.done() and not newer.cancelled()
-            newer.cancel()
-            if not locking.done():
-                locking.cancel()
-                # Let the cancelled request finish, so that a lock granted meanwhile is let go.
-                await asyncio.wait({locking})
-        pair = newer.result() if found else None
-        if pair is None:
-            return locking.result()
-        if not locking.cancelled():
-            locking.exception()  # a lock timeout does not matter once the pair is here
-        return pair
-
-    async def _newer_than(self, spent: Tokens, wait: float | None) -> Tokens | None:
-        """A pair that replaced `spent` in the store within `wait` seconds (None: forever)."""
-        loop = asyncio.get_running_loop()
-        deadline = None if wait is None else loop.time() + wait
-        while True:
-            tokens = self._store.load()
-            if tokens is not None and tokens.refresh != spent.refresh:
-                return tokens
-            if deadline is not None and loop.time() >= deadline:
-                return None
-            await asyncio.sleep(_STORE_POLL)
+            await race.__aexit__(None, None, None)
 
     async def _exchange(self, refresh_token: str) -> str:
         request = Request(
@@ -379,10 +465,7 @@ class RefreshGate:
             raise TransientError(
                 f"the refresh failed with {response.status}; your session is kept, try again"
             )
-        try:
-            tokens = parse_token_pair(json.loads(response.body))
-        except ValueError:
-            tokens = None
+        tokens = _token_pair(response.body)
         if tokens is None:
             # The server took the refresh token but gave no usable pair back: the old one is
             # spent, and presenting it again would trip reuse detection.
@@ -390,14 +473,12 @@ class RefreshGate:
         self.accept(tokens)
         return tokens.access
 
-    async def _send_with(self, request: Request, token: str, kind: CallKind, waited: bool):
-        authorized = replace(
-            request, headers={**request.headers, "Authorization": f"Bearer {token}"}
-        )
+    async def _send_with(self, request: Request, token: str, kind: str, waited: bool):
+        authorized = request.with_header("Authorization", f"Bearer {token}")
         return await self._wire(authorized, kind, waited, self._request_timeout)
 
     async def _wire(
-        self, request: Request, kind: CallKind, waited: bool, timeout: float | None
+        self, request: Request, kind: str, waited: bool, timeout: float | None
     ) -> Response:
         """Put one request on the wire under a timeout, reporting it to the observer.
 
@@ -409,7 +490,7 @@ class RefreshGate:
         try:
             sending = self._transport(request)
             response = await (sending if timeout is None else asyncio.wait_for(sending, timeout))
-        except TimeoutError:
+        except asyncio.TimeoutError:  # noqa: UP041 (MicroPython has no builtin TimeoutError)
             call.error = "timeout"
             raise RequestTimeout(
                 f"{request.method} {request.path} got no answer within {timeout:g} s"
@@ -429,3 +510,11 @@ class RefreshGate:
         finally:
             call.ended = self._clock()
             self._observe(call)
+
+
+def _token_pair(body: str) -> Tokens | None:
+    """The pair in a login's or refresh's answer body, or None if it holds no usable one."""
+    try:
+        return parse_token_pair(json.loads(body))
+    except ValueError:
+        return None

@@ -63,4 +63,7 @@ def _unquote(text: str) -> str:
             raw += part[2:].encode()
         else:
             raw += ("%" + part).encode()
-    return raw.decode(errors="replace")
+    try:
+        return bytes(raw).decode()
+    except UnicodeError:  # not UTF-8: nowhere a link of this page could point
+        return ""

@@ -4,37 +4,45 @@ Reading `exp` here never decides validity (only the server does that); it only l
 gate refresh shortly before expiry instead of earning a 401.
 """
 
-import base64
 import binascii
-import functools
 import json
-import re
-from dataclasses import dataclass
-from typing import Protocol
 
 
-@dataclass(frozen=True)
 class Tokens:
     """The pair a login or a refresh hands out."""
 
-    access: str
-    refresh: str
+    def __init__(self, access: str, refresh: str) -> None:
+        self.access = access
+        self.refresh = refresh
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Tokens)
+            and self.access == other.access
+            and self.refresh == other.refresh
+        )
+
+    def __repr__(self) -> str:
+        return f"Tokens(access={self.access!r}, refresh={self.refresh!r})"
 
 
-class TokenStore(Protocol):
-    """Where the pair lives between page loads (`window.localStorage` in the browser)."""
+class TokenStore:
+    """Where the pair lives between page loads (`window.localStorage` in the browser).
+
+    Any object with these three methods will do; this class only documents the shape.
+    """
 
     def load(self) -> Tokens | None:
         """The stored pair, or None when either half is missing."""
-        ...
+        raise NotImplementedError
 
     def save(self, tokens: Tokens) -> None:
         """Store a new pair, replacing the old one."""
-        ...
+        raise NotImplementedError
 
     def clear(self) -> None:
         """Forget both tokens (log out)."""
-        ...
+        raise NotImplementedError
 
 
 class MemoryTokenStore:
@@ -57,14 +65,18 @@ class MemoryTokenStore:
 
 
 MAX_TOKEN_LENGTH = 8192  # far above any real token, far below what breaks a request header
-# Visible ASCII only. A regular expression, not a loop over the characters: the gate checks
-# the stored pair before every call, and in Pyodide the loop took 60 µs a token.
-_USABLE_TOKEN = re.compile(f"[!-~]{{1,{MAX_TOKEN_LENGTH}}}")
+_LIFETIMES_KEPT = 8  # the few tokens of a session
 
 
 def usable_token(value: object) -> bool:
     """Whether `value` can go into a header as a token: visible ASCII, of sane length."""
-    return isinstance(value, str) and _USABLE_TOKEN.fullmatch(value) is not None
+    if not isinstance(value, str):
+        return False
+    # The bytes' smallest and largest values, not a loop over the characters: the gate
+    # checks the stored pair before every call, and a loop took 60 µs a token in Pyodide.
+    # Anything beyond ASCII encodes to bytes over 0x7F.
+    raw = value.encode()
+    return 0 < len(raw) <= MAX_TOKEN_LENGTH and min(raw) >= 0x21 and max(raw) <= 0x7E
 
 
 def stored_pair(access: object, refresh: object) -> Tokens | None:
@@ -86,20 +98,29 @@ def parse_token_pair(payload: object) -> Tokens | None:
     refresh = payload.get("refreshToken")
     if not usable_token(access) or not usable_token(refresh):
         return None
-    return Tokens(access=access, refresh=refresh)
+    return Tokens(access, refresh)
 
 
-@functools.lru_cache(maxsize=8)  # read before every call, for the few tokens of a session
-def access_token_lifetime(token: str) -> tuple[float, float] | None:
+_lifetimes: dict = {}  # token -> its lifetime, read before every call: decoded once
+
+
+def access_token_lifetime(token: str) -> tuple | None:
     """The `iat` and `exp` claims (seconds since the epoch) of a JWT, or None if unreadable."""
+    if token in _lifetimes:
+        return _lifetimes[token]
+    if len(_lifetimes) >= _LIFETIMES_KEPT:
+        _lifetimes.clear()
+    lifetime = _lifetimes[token] = _read_lifetime(token)
+    return lifetime
+
+
+def _read_lifetime(token: str) -> tuple | None:
     parts = token.split(".")
     if len(parts) != 3:
         return None
-    segment = parts[1]
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        claims = json.loads(raw)
-    except (binascii.Error, ValueError):
+        claims = json.loads(_base64url_decode(parts[1]).decode())
+    except (ValueError, UnicodeError):
         return None
     if not isinstance(claims, dict):
         return None
@@ -109,5 +130,17 @@ def access_token_lifetime(token: str) -> tuple[float, float] | None:
     return float(issued), float(expires)
 
 
+def _base64url_decode(segment: str) -> bytes:
+    """The bytes of a base64url segment without padding; ValueError if it is not one.
+
+    By hand: MicroPython's base64 has no urlsafe_b64decode, and its binascii takes bytes only.
+    """
+    text = segment.replace("-", "+").replace("_", "/")
+    try:
+        return binascii.a2b_base64((text + "=" * (-len(text) % 4)).encode())
+    except Exception as error:  # binascii.Error on CPython, a plain Exception on MicroPython
+        raise ValueError(f"not base64url: {error}") from None
+
+
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

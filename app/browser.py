@@ -6,17 +6,13 @@ wire too, hence the browser's own fetch here.
 """
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 import js
-from pyodide.ffi import JsException
-from pyscript import window
 from pyscript.ffi import to_js
 
 from app.errors import NetworkError, RequestTimeout, TransientError
 from app.gate import Request, Response
+from app.interpreter import JsException, js_error_name, js_error_text, window
 from app.tokens import Tokens, stored_pair
 
 ACCESS_KEY = "token"
@@ -56,12 +52,14 @@ class FetchTransport:
             withdraw.abort()
             raise
         except JsException as error:
-            if getattr(error, "name", "") == "TimeoutError":
+            if js_error_name(error) == "TimeoutError":
                 raise RequestTimeout(
                     f"{request.method} {request.path} got no answer within "
                     f"{self._timeout_ms / 1000:g} s"
                 ) from None
-            raise NetworkError(f"{request.method} {request.path} failed: {error}") from None
+            raise NetworkError(
+                f"{request.method} {request.path} failed: {js_error_text(error)}"
+            ) from None
         return Response(int(status), str(body))
 
 
@@ -72,8 +70,9 @@ class LocalStorageTokenStore:
     tab: a refresh the server already rotated must never be lost.
     """
 
-    def __init__(self, on_failure: Callable[[str], None]) -> None:
-        self._on_failure = on_failure
+    def __init__(self, on_failure, on_change=None) -> None:
+        self._on_failure = on_failure  # called with a sentence for the user, once
+        self._on_change = on_change  # called after every save and clear, as they happen
         self._failed = False
         self._memory: Tokens | None = None
         self.discarded = False  # something was stored, but not a usable session
@@ -110,6 +109,11 @@ class LocalStorageTokenStore:
     def save(self, tokens: Tokens) -> None:
         """Store the pair (in memory, if storage refuses)."""
         self.discarded = False
+        self._write(tokens)
+        if self._on_change is not None:
+            self._on_change()
+
+    def _write(self, tokens: Tokens) -> None:
         if not self._failed:
             try:
                 window.localStorage.setItem(ACCESS_KEY, tokens.access)
@@ -122,13 +126,17 @@ class LocalStorageTokenStore:
     def clear(self) -> None:
         """Remove both tokens."""
         self._memory = None
-        with contextlib.suppress(JsException):
+        try:
             window.localStorage.removeItem(ACCESS_KEY)
             window.localStorage.removeItem(REFRESH_KEY)
+        except JsException:
+            pass  # storage refused: nothing of the session was kept there
+        if self._on_change is not None:
+            self._on_change()
 
     def _fail(self, error: JsException) -> None:
         self._failed = True
-        self._on_failure(f"This browser refuses to store the session ({error.name}).")
+        self._on_failure(f"This browser refuses to store the session ({js_error_name(error)}).")
 
 
 def has_web_locks() -> bool:
@@ -137,7 +145,7 @@ def has_web_locks() -> bool:
 
 
 class HeldWebLock:
-    """A Web Lock while this tab holds it; see RefreshGate's HeldLock."""
+    """A Web Lock while this tab holds it; see app.gate.NoLock for what `spent` means."""
 
     def __init__(self, spent_hold: float) -> None:
         self._spent_hold = spent_hold
@@ -148,27 +156,43 @@ class HeldWebLock:
         self.hold_after = self._spent_hold
 
 
-@asynccontextmanager
-async def web_lock(name: str, timeout: float, spent_hold: float) -> AsyncIterator[HeldWebLock]:
-    """Hold the exclusive Web Lock `name`, shared by every tab of this origin.
+class WebLock:
+    """The exclusive Web Lock `name`, shared by every tab of this origin, as an async
+    context manager (a refresh lock for app.gate.RefreshGate).
 
     Waiting longer than `timeout` for it raises TransientError, so a tab that hangs while
     holding it cannot hang the others; cancelling the wait withdraws the request. The
     browser frees a closed tab's locks by itself.
     """
-    withdraw = js.AbortController.new()
-    try:
-        release = await js.requestLock(name, int(timeout * 1000), withdraw.signal)
-    except JsException:  # an AbortError: not granted in time
-        raise TransientError("another tab held the refresh lock for too long; try again") from None
-    except BaseException:
-        withdraw.abort()  # withdraws the request, or lets go of a lock granted just now
-        raise
-    held = HeldWebLock(spent_hold)
-    try:
-        yield held
-    finally:
-        if held.hold_after > 0:
-            window.setTimeout(release, int(held.hold_after * 1000))
-        else:
-            release()
+
+    def __init__(self, name: str, timeout: float, spent_hold: float) -> None:
+        self._name = name
+        self._timeout_ms = int(timeout * 1000)
+        self._spent_hold = spent_hold
+        self._release = None
+        self._held: HeldWebLock | None = None
+
+    async def __aenter__(self) -> HeldWebLock:
+        withdraw = js.AbortController.new()
+        try:
+            # static/browser-calls.js
+            self._release = await js.requestLock(self._name, self._timeout_ms, withdraw.signal)
+        except JsException:  # an AbortError: not granted in time
+            raise TransientError(
+                "another tab held the refresh lock for too long; try again"
+            ) from None
+        except BaseException:
+            withdraw.abort()  # withdraws the request, or lets go of a lock granted just now
+            raise
+        self._held = HeldWebLock(self._spent_hold)
+        return self._held
+
+    async def __aexit__(self, *_exc: object) -> bool:
+        release, held = self._release, self._held
+        self._release = self._held = None
+        if release is not None:
+            if held is not None and held.hold_after > 0:
+                js.setTimeout(release, int(held.hold_after * 1000))
+            else:
+                release()
+        return False

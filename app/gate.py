@@ -465,7 +465,7 @@ class RefreshGate:
             raise TransientError(
                 f"the refresh failed with {response.status}; your session is kept, try again"
             )
-        tokens = _token_pair(response.body)
+        tokens = token_pair(response.body)
         if tokens is None:
             # The server took the refresh token but gave no usable pair back: the old one is
             # spent, and presenting it again would trip reuse detection.
@@ -490,7 +490,7 @@ class RefreshGate:
         try:
             sending = self._transport(request)
             response = await (sending if timeout is None else asyncio.wait_for(sending, timeout))
-        except asyncio.TimeoutError:  # noqa: UP041 (MicroPython has no builtin TimeoutError)
+        except asyncio.TimeoutError:
             call.error = "timeout"
             raise RequestTimeout(
                 f"{request.method} {request.path} got no answer within {timeout:g} s"
@@ -512,7 +512,7 @@ class RefreshGate:
             self._observe(call)
 
 
-def _token_pair(body: str) -> Tokens | None:
+def token_pair(body: str) -> Tokens | None:
     """The pair in a login's or refresh's answer body, or None if it holds no usable one."""
     try:
         return parse_token_pair(json.loads(body))

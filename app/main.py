@@ -1,35 +1,38 @@
 """The demo app: wires the refresh gate to the pages, the history and the buttons.
 
-PyScript runs this file once; it sets everything up and returns. Work that takes time runs
-in tasks, so the page stays responsive.
+PyScript runs this file once, on MicroPython (/) or Pyodide (/pyodide); it sets everything
+up and returns. Work that takes time runs in tasks, so the page stays responsive.
+
+One way in from outside, for `make bench`: `window.refreshGateFire(way, n)` sends n requests
+for the resource at once and answers (a promise of) how many got their 200. `way` is "app"
+(the page's own code path, timeline and all), "gate" (a refresh gate of its own on the
+page's transport and store) or "plain" (the browser's fetch with the stored token).
 """
 
 import asyncio
-import contextlib
+import binascii
 import hashlib
 import json
 import time
-import traceback
-from collections.abc import Coroutine
 
-from pyscript import window
-from pyscript.ffi import create_proxy
+import js
+from pyscript.ffi import create_proxy, to_js
 
 from app import routes
 from app.browser import (
     ACCESS_KEY,
     REFRESH_KEY,
     FetchTransport,
-    HeldWebLock,
     LocalStorageTokenStore,
+    WebLock,
     has_web_locks,
-    web_lock,
 )
 from app.errors import AuthError, NotLoggedIn, RefreshRejected, TransientError
-from app.gate import Call, RefreshGate, Request, start_eagerly
+from app.gate import Call, NoLock, RefreshGate, Request, start_eagerly, token_pair
+from app.interpreter import document, format_exception, window
 from app.pages import PAGES, RESULT_SLOTS, View
 from app.timeline import MAX_ROWS, Timeline
-from app.tokens import Tokens, access_token_lifetime, parse_token_pair
+from app.tokens import Tokens, access_token_lifetime
 
 RESOURCE = Request("GET", "/api/resources")
 BROKEN_TOKEN = "sdf"  # what the seed article types into the console
@@ -46,33 +49,40 @@ NO_TOKEN = "none"
 QUIET_TIME = 0.03  # seconds without a call starting or ending before the timeline is drawn
 LATEST_TIME = 0.25  # the longest a change waits to be drawn
 
+# Where this page's routes start: "" for the MicroPython page, "/pyodide" for the other.
+_BASE = str(document.body.getAttribute("data-base") or "")
 _view = View(MAX_ROWS)
-_store = LocalStorageTokenStore(on_failure=lambda text: _storage_failed(text))
+_store = LocalStorageTokenStore(
+    on_failure=lambda text: _storage_failed(text), on_change=lambda: _show_token_left()
+)
 _transport = FetchTransport(timeout=REQUEST_TIMEOUT)
 _timeline = Timeline(time.time())
-_tasks: set[asyncio.Task] = set()
+_tasks: set = set()
 _clicks = 0  # clicks on Send 3 requests so far
 _in_flight = 0  # requests for the resource not answered yet
 _unpainted: dict[int, Call] = {}  # calls the timeline on screen does not show yet
-_first_unpainted = 0.0  # time.monotonic() of the oldest change not drawn yet
+_first_unpainted = 0.0  # time.time() of the oldest change not drawn yet
 _last_change = 0.0  # ... and of the latest
 _notice = ""  # a standing notice for the home page (storage refused), or nothing
 
 
-def _spawn(work: Coroutine) -> None:
-    """Run `work` in the background, keeping a reference until it ends."""
-    # Eager: a click's work runs (and its fetches leave) while the click is being handled.
-    task = start_eagerly(work)
-    _tasks.add(task)
-    task.add_done_callback(_finished)
+def _spawn(work) -> None:
+    """Run the coroutine `work` in the background, keeping a reference until it ends."""
+    # Eager where Python can: a click's work runs (and its fetches leave) while the click is
+    # being handled.
+    task = start_eagerly(_reported(work))
+    if not task.done():
+        _tasks.add(task)
 
 
-def _finished(task: asyncio.Task) -> None:
-    """Forget a finished task; a bug in it must not pass in silence."""
-    _tasks.discard(task)
-    if not task.cancelled() and (error := task.exception()) is not None:
-        trace = "".join(traceback.format_exception(error))
-        window.console.error(f"Python error in {task.get_coro().__qualname__}:\n{trace}")
+async def _reported(work) -> None:
+    """Run `work`; a bug in it must not pass in silence. Then forget its task."""
+    try:
+        await work
+    except Exception as error:
+        window.console.error(f"Python error in a task:\n{format_exception(error)}")
+    finally:
+        _tasks.discard(asyncio.current_task())
 
 
 def _storage_failed(text: str) -> None:
@@ -87,14 +97,22 @@ def _storage_failed(text: str) -> None:
 def _go(path: str, *, replace: bool = False) -> None:
     """Client-side navigation with the History API, then show the page for the new path."""
     if replace:
-        window.history.replaceState(None, "", path)
+        window.history.replaceState(None, "", _BASE + path)
     else:
-        window.history.pushState(None, "", path)
+        window.history.pushState(None, "", _BASE + path)
     _render()
 
 
+def _path() -> str:
+    """The address bar's path within this page's routes ("/login", not "/pyodide/login")."""
+    path = str(window.location.pathname)
+    if _BASE and path.startswith(_BASE):
+        path = path[len(_BASE) :]
+    return path or "/"
+
+
 def _here() -> str:
-    return str(window.location.pathname) + str(window.location.search)
+    return _path() + str(window.location.search)
 
 
 def _session_ended() -> None:
@@ -115,19 +133,19 @@ def _observe(call: Call) -> None:
     """
     global _first_unpainted, _last_change
     _timeline.record(call)
-    _last_change = time.monotonic()
+    _last_change = time.time()
     if not _unpainted:
         _first_unpainted = _last_change
-        window.setTimeout(_paint_when_quiet_proxy, QUIET_TIME * 1000)
+        js.setTimeout(_paint_when_quiet_proxy, QUIET_TIME * 1000)
     _unpainted[call.id] = call
 
 
 def _paint_when_quiet() -> None:
     """Paint, or look again once the calls have been quiet long enough."""
     due = min(_last_change + QUIET_TIME, _first_unpainted + LATEST_TIME)
-    wait = due - time.monotonic()
+    wait = due - time.time()
     if wait > 0:
-        window.setTimeout(_paint_when_quiet_proxy, wait * 1000)
+        js.setTimeout(_paint_when_quiet_proxy, wait * 1000)
     else:
         _paint()
 
@@ -137,7 +155,8 @@ _paint_when_quiet_proxy = create_proxy(_paint_when_quiet)
 
 def _paint() -> None:
     """Bring the timeline up to date."""
-    for call in _unpainted.values():
+    # In the order the calls started: MicroPython's dicts keep no order.
+    for call in sorted(_unpainted.values(), key=lambda call: call.id):
         _view.show_row(_timeline.row(call))
     _unpainted.clear()
     _view.draw_bars(_timeline.bars(time.time()))
@@ -145,10 +164,11 @@ def _paint() -> None:
     _show_token_left()
 
 
-def _refresh_lock(refresh_token: str) -> contextlib.AbstractAsyncContextManager[HeldWebLock]:
-    """One refresh of `refresh_token` across every tab of this origin."""
-    fingerprint = hashlib.sha256(refresh_token.encode()).hexdigest()[:32]
-    return web_lock(f"{LOCK_NAME}:{fingerprint}", LOCK_TIMEOUT, SPENT_HOLD)
+def _refresh_lock(refresh_token: str) -> WebLock:
+    """One refresh of `refresh_token` across every tab of this origin (either interpreter)."""
+    digest = hashlib.sha256(refresh_token.encode()).digest()
+    fingerprint = binascii.hexlify(digest).decode()[:32]
+    return WebLock(f"{LOCK_NAME}:{fingerprint}", LOCK_TIMEOUT, SPENT_HOLD)
 
 
 if not has_web_locks():
@@ -159,7 +179,7 @@ _gate = RefreshGate(
     _store,
     on_logout=_session_ended,
     observe=_observe,
-    refresh_lock=_refresh_lock if has_web_locks() else lambda _token: contextlib.nullcontext(),
+    refresh_lock=_refresh_lock if has_web_locks() else NoLock,
     settle_time=SETTLE_TIME if has_web_locks() else 0.0,
     # The transport times requests out with the browser's own timer (see FetchTransport).
     request_timeout=None,
@@ -169,8 +189,7 @@ _gate = RefreshGate(
 
 def _render(*_: object) -> None:
     """Show the page the address bar names; the home page needs a session."""
-    path = str(window.location.pathname)
-    if routes.page_for(path) == "login":
+    if routes.page_for(_path()) == "login":
         _view.show("login")
         return
     if _store.load() is None:
@@ -258,10 +277,7 @@ async def _log_in() -> None:
     if response.status == 429:
         _view.say("login", "Too many failed attempts. Wait a minute, then try again.")
         return
-    try:
-        tokens = parse_token_pair(json.loads(response.body))
-    except ValueError:
-        tokens = None
+    tokens = token_pair(response.body)
     if response.status != 200 or tokens is None:
         _view.say("login", f"The server could not log you in (status {response.status}).")
         return
@@ -276,10 +292,12 @@ async def _log_out() -> None:
     if tokens is not None:
         # Tell the server so the refresh token dies too; the page is already logged out.
         body = json.dumps({"refreshToken": tokens.refresh})
-        with contextlib.suppress(AuthError):
+        try:
             await _transport(
                 Request("POST", "/authorization/logout", {"Content-Type": "application/json"}, body)
             )
+        except AuthError:
+            pass  # not reached: the token dies by itself at its expiry
 
 
 def _break_token() -> None:
@@ -315,7 +333,7 @@ def _on_storage(event: object) -> None:
     if event.key not in (None, ACCESS_KEY, REFRESH_KEY):
         return
     _show_token_left()
-    if _store.load() is None and routes.page_for(str(window.location.pathname)) == "home":
+    if _store.load() is None and routes.page_for(_path()) == "home":
         _go(routes.login_url(_here()))
         _view.say("login", "You were logged out in another tab.", error=False)
 
@@ -335,6 +353,34 @@ _listen("log-out", "click", lambda _event: _spawn(_log_out()))
 _listen("break-token", "click", lambda _event: _break_token())
 window.addEventListener("popstate", create_proxy(_render))
 window.addEventListener("storage", create_proxy(_on_storage))
+
+
+async def _fire(way: str, n: int) -> int:
+    """`window.refreshGateFire`: n requests at once one `way`; how many got their 200."""
+    if way == "app":
+        texts = await asyncio.gather(*(_fetch_resource() for _ in range(n)))
+        return sum(1 for text in texts if text.startswith("protected resources"))
+    if way == "gate":
+        # Timed out by the transport, as the page's own gate is.
+        gate = RefreshGate(_transport, _store, request_timeout=None, refresh_timeout=None)
+        sent = (gate.send(RESOURCE) for _ in range(n))
+        answers = await asyncio.gather(*sent, return_exceptions=True)
+        return sum(1 for answer in answers if getattr(answer, "status", None) == 200)
+    if way == "plain":
+        token = window.localStorage.getItem(ACCESS_KEY)
+        init = to_js({"headers": {"Authorization": f"Bearer {token}"}, "cache": "no-store"})
+        statuses = await asyncio.gather(*(_plain_status(init) for _ in range(n)))
+        return statuses.count(200)
+    raise ValueError(f"no way to fire called {way!r}")
+
+
+async def _plain_status(init: object) -> int:
+    response = await js.fetch(RESOURCE.path, init)
+    await response.text()
+    return int(response.status)
+
+
 _render()
 _spawn(_count_down())
+window.refreshGateFire = create_proxy(_fire)
 _view.set_ready()

@@ -4,9 +4,7 @@ The markup lives in index.html, so the page is visible before Python starts; thi
 only shows, hides and fills it. Everything is written as text, never parsed as HTML.
 """
 
-from pyscript import document
-
-from app.timeline import Bar, Row
+from app.interpreter import document
 
 SVG = "http://www.w3.org/2000/svg"
 BAR_HEIGHT = 14
@@ -65,8 +63,8 @@ class View:
         """Disable a button while its action runs."""
         self._element(button).disabled = busy
 
-    def show_row(self, row: Row) -> None:
-        """Add a call to the timeline table, or update its row if it is there already."""
+    def show_row(self, row) -> None:
+        """Add a call (an app.timeline.Row) to the table, or update its row if it is there."""
         body = document.querySelector("#timeline-table tbody")
         element = body.querySelector(f'tr[data-call="{row.call_id}"]')
         if not element:  # querySelector answers JS null, which is falsy but not None
@@ -78,16 +76,24 @@ class View:
             # The table keeps as many rows as the timeline keeps calls.
             while body.rows.length > self._max_rows:
                 body.deleteRow(0)
-        cells = (row.call_id, row.method, row.path, row.status, row.start_ms, row.duration_ms)
-        for cell, text in zip(element.cells, (*cells, row.note), strict=True):
-            cell.textContent = str(text)
+        texts = (
+            row.call_id,
+            row.method,
+            row.path,
+            row.status,
+            row.start_ms,
+            row.duration_ms,
+            row.note,
+        )
+        for index, text in enumerate(texts):
+            element.cells.item(index).textContent = str(text)
         tone = "refresh" if row.kind == "refresh" else ""
         if not row.status.isdigit() or int(row.status) >= 400:
             tone = f"{tone} failed".strip()
         element.className = tone
 
-    def draw_bars(self, bars: list[Bar]) -> None:
-        """Redraw the time-axis chart: one labelled bar a call, on a shared axis."""
+    def draw_bars(self, bars: list) -> None:
+        """Redraw the time-axis chart: one labelled bar a call (app.timeline.Bar)."""
         chart = document.getElementById("timeline-chart")
         chart.replaceChildren()
         chart.setAttribute("height", str(len(bars) * (BAR_HEIGHT + 4)))

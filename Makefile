@@ -8,13 +8,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENDOR := static/vendor
 PYODIDE_FILES := pyodide.mjs pyodide.asm.mjs pyodide.asm.wasm python_stdlib.zip pyodide-lock.json
+MICROPYTHON_FILES := micropython.mjs micropython.wasm
 # The runtime is served under paths that name its version, so browsers may cache it for good
-# (server_stub/web.py); index.html, pyscript.toml and static/no-eval.js name the same paths.
+# (server_stub/web.py); the pages, their .toml files and static/*.mjs name the same paths.
 pin = $(shell $(PYTHON) -c "import json; print(json.load(open('package.json'))['dependencies']['$(1)'])")
-PYSCRIPT_DIR := $(VENDOR)/pyscript/$(call pin,@pyscript/core)
-PYODIDE_DIR := $(VENDOR)/pyodide/$(call pin,pyodide)
-# The stamp sits inside a versioned folder: a new version or layout vendors afresh.
-VENDOR_STAMP := $(PYODIDE_DIR)/.installed
+PYSCRIPT_VERSION := $(call pin,@pyscript/core)
+PYODIDE_VERSION := $(call pin,pyodide)
+MICROPYTHON_VERSION := $(call pin,@micropython/micropython-webassembly-pyscript)
+PYSCRIPT_DIR := $(VENDOR)/pyscript/$(PYSCRIPT_VERSION)
+PYODIDE_DIR := $(VENDOR)/pyodide/$(PYODIDE_VERSION)
+MICROPYTHON_DIR := $(VENDOR)/micropython/$(MICROPYTHON_VERSION)
+# The stamp's name holds every version: a new pin vendors afresh.
+VENDOR_STAMP := $(VENDOR)/.installed-pyscript-$(PYSCRIPT_VERSION)-pyodide-$(PYODIDE_VERSION)-micropython-$(MICROPYTHON_VERSION)
 
 .PHONY: run test setup vendor browser lint format screenshot clean bench
 
@@ -62,9 +67,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 $(VENDOR_STAMP): node_modules/.package-lock.json
-	rm -rf $(VENDOR) && mkdir -p $(PYSCRIPT_DIR) $(PYODIDE_DIR)
+	rm -rf $(VENDOR) && mkdir -p $(PYSCRIPT_DIR) $(PYODIDE_DIR) $(MICROPYTHON_DIR)
 	cp -R node_modules/@pyscript/core/dist/. $(PYSCRIPT_DIR)/
 	cd node_modules/pyodide && cp $(PYODIDE_FILES) $(CURDIR)/$(PYODIDE_DIR)/
+	cd node_modules/@micropython/micropython-webassembly-pyscript \
+	    && cp $(MICROPYTHON_FILES) $(CURDIR)/$(MICROPYTHON_DIR)/
 	touch $@
 
 # A Chromium for the end-to-end tests: the system's, else Debian's package, else Playwright's.

@@ -23,7 +23,7 @@ mimetypes.add_type("application/wasm", ".wasm")
 
 FOLDERS = ("app", "static")
 VENDOR_PREFIX = "/static/vendor"
-# The vendored runtime sits under paths that name its version (static/vendor/pyodide/314.0.2/),
+# The vendored runtime sits under paths that name its version (static/vendor/pyodide/314.0.8/),
 # so a file there never changes: browsers may keep it a year without asking again. The app's
 # own files change with every edit under the same name: browsers must revalidate them, which
 # costs a 304 round trip when nothing changed.

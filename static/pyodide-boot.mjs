@@ -20,11 +20,11 @@
 import {
   loadPyodide as bootPyodide,
   version,
-} from "/static/vendor/pyodide/314.0.2/pyodide.mjs";
+} from "/static/vendor/pyodide/314.0.8/pyodide.mjs";
 
 export { version };
 
-const INDEX_URL = "/static/vendor/pyodide/314.0.2/";
+const INDEX_URL = "/static/vendor/pyodide/314.0.8/";
 const SNAPSHOT_CACHE = "pyodide-snapshot";
 const SNAPSHOT_KEY = `${INDEX_URL}snapshot`; // a key in the cache, never fetched
 

@@ -80,27 +80,56 @@ def test_a_missing_vendored_file_is_a_404(shared_client: TestClient) -> None:
     assert "immutable" not in response.headers.get("cache-control", "")
 
 
-def _pins() -> dict[str, str]:
-    return json.loads((REPO_ROOT / "package.json").read_text())["dependencies"]
+# Each vendored folder's name under static/vendor/, and the package.json pin it is named for.
+RUNTIMES = {
+    "pyscript": "@pyscript/core",
+    "pyodide": "pyodide",
+    "micropython": "@micropython/micropython-webassembly-pyscript",
+}
+# Everything that names a vendored path: the entry pages, their configs, the modules that
+# import the runtime, and the benchmark's own pages.
+NAMING_FILES = [
+    "*.html",
+    "pyscript.toml",
+    "pyodide.toml",
+    "static/*.js",
+    "static/*.mjs",
+    "bench/*.js",
+    "bench/contestants/*/*.html",
+    "bench/contestants/*/*.toml",
+]
+
+
+def _pinned() -> set[tuple[str, str]]:
+    pins = json.loads((REPO_ROOT / "package.json").read_text())["dependencies"]
+    return {(folder, pins[package]) for folder, package in RUNTIMES.items()}
+
+
+def _vendored_paths_named_in(name: str) -> set[tuple[str, str]]:
+    text = (REPO_ROOT / name).read_text()
+    return set(re.findall(r"/static/vendor/(\w+)/([^/\"']+)/", text))
+
+
+def _files_naming_the_runtime() -> list[str]:
+    found = {path for pattern in NAMING_FILES for path in REPO_ROOT.glob(pattern)}
+    return sorted(str(path.relative_to(REPO_ROOT)) for path in found)
+
+
+@pytest.mark.parametrize("name", _files_naming_the_runtime())
+def test_every_runtime_path_names_the_pinned_version(name: str) -> None:
+    """A cached-for-good path must change with the version, or browsers keep the old runtime."""
+    assert _vendored_paths_named_in(name) <= _pinned()
 
 
 @pytest.mark.parametrize(
-    "name",
+    ("name", "runtime"),
     [
-        "index.html",
-        "static/pyodide-boot.mjs",
-        "static/no-eval.js",
-        "bench/pyscript_hook.js",
-        "bench/contestants/bare/index.html",
-        "bench/contestants/bare/pyscript.toml",
+        ("index.html", "pyscript"),
+        ("pyscript.toml", "micropython"),
+        ("static/no-eval.js", "pyscript"),
+        ("static/pyodide-boot.mjs", "pyodide"),
     ],
 )
-def test_every_runtime_path_names_the_pinned_version(name: str) -> None:
-    """A cached-for-good path must change with the version, or browsers keep the old runtime."""
-    text = (REPO_ROOT / name).read_text()
-    wanted = {"pyscript": _pins()["@pyscript/core"], "pyodide": _pins()["pyodide"]}
-
-    found = re.findall(r"/static/vendor/(\w+)/([^/\"']+)/", text)
-
-    assert found, f"{name} names no vendored runtime file"
-    assert {(runtime, version) for runtime, version in found} <= set(wanted.items())
+def test_the_runtimes_entry_points_name_a_vendored_path(name: str, runtime: str) -> None:
+    """So that the test above has something to compare in each of them."""
+    assert runtime in {folder for folder, _ in _vendored_paths_named_in(name)}

@@ -20,7 +20,7 @@ REFRESH_KEY = "refreshToken"
 
 
 class FetchTransport:
-    """Sends requests to the page's own origin with the browser's fetch.
+    """Sends requests with the browser's fetch, to the page's own origin or a token URL.
 
     Each request is aborted after `timeout` seconds by the browser's own timer
     (`AbortSignal.timeout`), which leaves nothing behind in Python once the answer is in.
@@ -39,7 +39,8 @@ class FetchTransport:
             # Bypass the HTTP cache: its per-URL lock would send parallel GETs one by one,
             # and answers to authorized calls must not be cached anyway.
             "cache": "no-store",
-            "credentials": "same-origin",
+            # A token endpoint on another origin is asked with CORS and without cookies.
+            "credentials": "omit" if _is_url(request.path) else "same-origin",
             "redirect": "error",
         }
         if request.body is not None:
@@ -61,6 +62,11 @@ class FetchTransport:
                 f"{request.method} {request.path} failed: {js_error_text(error)}"
             ) from None
         return Response(int(status), str(body))
+
+
+def _is_url(path: str) -> bool:
+    """Whether `path` is a whole URL (another origin's), not a path on this one."""
+    return path.startswith(("https://", "http://"))
 
 
 class LocalStorageTokenStore:

@@ -24,60 +24,16 @@ and MicroPython tests drive the same code with a fake transport.
 
 import asyncio
 import itertools
-import json
 import sys
 import time
 
 from app.errors import NotLoggedIn, RefreshRejected, RequestTimeout, TransientError
-from app.tokens import Tokens, access_token_lifetime, parse_token_pair
+from app.refresh import REFRESH_PATH, SeedRefresh
+from app.tokens import Tokens, access_token_lifetime
+from app.wire import Request, Response
 
-REFRESH_PATH = "/authorization/refresh"
-
-# Answers to a refresh that mean "this refresh token is no good": log out.
-_REJECTING_STATUSES = (400, 401, 403)
+__all__ = ["REFRESH_PATH", "Call", "NoLock", "RefreshGate", "Request", "Response", "Transport"]
 _STORE_POLL = 0.01  # seconds between looks at the store while another tab's pair arrives
-
-
-class Request:
-    """An HTTP request relative to the page's origin."""
-
-    def __init__(
-        self, method: str, path: str, headers: dict | None = None, body: str | None = None
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.headers = {} if headers is None else headers
-        self.body = body
-
-    def with_header(self, name: str, value: str) -> "Request":
-        """A copy with one more header; the original is left as it was."""
-        headers = dict(self.headers)
-        headers[name] = value
-        return Request(self.method, self.path, headers, self.body)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Request) and _fields(self) == _fields(other)
-
-    def __repr__(self) -> str:
-        return f"Request({self.method!r}, {self.path!r})"
-
-
-class Response:
-    """What came back: the status and the body as text (never parsed as HTML)."""
-
-    def __init__(self, status: int, body: str = "") -> None:
-        self.status = status
-        self.body = body
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Response) and _fields(self) == _fields(other)
-
-    def __repr__(self) -> str:
-        return f"Response({self.status!r}, {self.body!r})"
-
-
-def _fields(record: object) -> list:
-    return sorted(record.__dict__.items())
 
 
 class Transport:
@@ -309,7 +265,7 @@ class RefreshGate:
         expiry_skew: float = 10.0,
         settle_time: float = 0.0,
         clock=time.time,
-        refresh_path: str = REFRESH_PATH,
+        refresh=None,
     ) -> None:
         self._transport = transport
         self._store = store
@@ -323,13 +279,17 @@ class RefreshGate:
         # before logging out; 0 where no other tab shares the store.
         self._settle_time = settle_time
         self._clock = clock
-        self._refresh_path = refresh_path
+        # How to refresh (see app.refresh): the seed's JSON endpoint unless told otherwise.
+        self._refresh_with = SeedRefresh() if refresh is None else refresh
         self._refresh = SingleFlight()
         # How far this machine's clock runs ahead of the server's, learnt from the `iat` of
         # each pair received, so that a wrong clock does not turn every call into a refresh.
         self._clock_ahead = 0.0
         # The access token a refresh before expiry was last started for: never twice.
         self._early_refresh_for: str | None = None
+        # For an access token the gate cannot read (not a JWT): when it was received and
+        # when it expires by the answer's `expires_in`, on this machine's clock.
+        self._told_lifetime: tuple | None = None
         self._ids = itertools.count(1)
         self.refresh_calls = 0
 
@@ -361,9 +321,12 @@ class RefreshGate:
 
     def accept(self, tokens: Tokens) -> None:
         """Store a pair just received from the server (a login or a refresh)."""
+        now = self._clock()
         lifetime = access_token_lifetime(tokens.access)
         if lifetime is not None:
-            self._clock_ahead = self._clock() - lifetime[0]
+            self._clock_ahead = now - lifetime[0]
+        elif tokens.expires_in is not None:
+            self._told_lifetime = (tokens.access, now, now + tokens.expires_in)
         self._store.save(tokens)
 
     def end_session(self) -> None:
@@ -413,12 +376,18 @@ class RefreshGate:
         The skew is the configured one, at most half the token's lifetime; None means the
         token is not worth refreshing early (unreadable, or already tried).
         """
-        lifetime = access_token_lifetime(access)
-        if lifetime is None or access == self._early_refresh_for:
+        if access == self._early_refresh_for:
             return None
-        issued, expires = lifetime
-        left = expires - (self._clock() - self._clock_ahead)
-        return left, min(self._expiry_skew, (expires - issued) / 2)
+        lifetime = access_token_lifetime(access)
+        if lifetime is not None:
+            issued, expires = lifetime
+            now = self._clock() - self._clock_ahead  # the server's clock
+        elif self._told_lifetime is not None and self._told_lifetime[0] == access:
+            _, issued, expires = self._told_lifetime
+            now = self._clock()  # expires_in was counted from this machine's receipt
+        else:
+            return None
+        return expires - now, min(self._expiry_skew, (expires - issued) / 2)
 
     async def _join_refresh(self, stale: Tokens) -> str:
         return await self._refresh.share(lambda: self._run_refresh(stale))
@@ -451,25 +420,11 @@ class RefreshGate:
             await race.__aexit__(None, None, None)
 
     async def _exchange(self, refresh_token: str) -> str:
-        request = Request(
-            "POST",
-            self._refresh_path,
-            {"Content-Type": "application/json"},
-            json.dumps({"refreshToken": refresh_token}),
-        )
+        """Exchange `refresh_token` for a new pair (see app.refresh for the answer's rule)."""
+        request = self._refresh_with.request(refresh_token)
         self.refresh_calls += 1
         response = await self._wire(request, "refresh", False, self._refresh_timeout)
-        if response.status in _REJECTING_STATUSES:
-            raise RefreshRejected(f"the server refused the refresh ({response.status})")
-        if not 200 <= response.status < 300:
-            raise TransientError(
-                f"the refresh failed with {response.status}; your session is kept, try again"
-            )
-        tokens = token_pair(response.body)
-        if tokens is None:
-            # The server took the refresh token but gave no usable pair back: the old one is
-            # spent, and presenting it again would trip reuse detection.
-            raise RefreshRejected("the refresh answer held no usable tokens")
+        tokens = self._refresh_with.read(response, refresh_token)
         self.accept(tokens)
         return tokens.access
 
@@ -510,11 +465,3 @@ class RefreshGate:
         finally:
             call.ended = self._clock()
             self._observe(call)
-
-
-def token_pair(body: str) -> Tokens | None:
-    """The pair in a login's or refresh's answer body, or None if it holds no usable one."""
-    try:
-        return parse_token_pair(json.loads(body))
-    except ValueError:
-        return None

@@ -28,11 +28,11 @@ from app.browser import (
     has_web_locks,
 )
 from app.errors import AuthError, NotLoggedIn, RefreshRejected, TransientError
-from app.gate import Call, NoLock, RefreshGate, Request, start_eagerly, token_pair
+from app.gate import Call, NoLock, RefreshGate, Request, start_eagerly
 from app.interpreter import document, format_exception, window
 from app.pages import PAGES, RESULT_SLOTS, View
 from app.timeline import MAX_ROWS, Timeline
-from app.tokens import Tokens, access_token_lifetime
+from app.tokens import Tokens, access_token_lifetime, token_pair_in
 
 RESOURCE = Request("GET", "/api/resources")
 BROKEN_TOKEN = "sdf"  # what the seed article types into the console
@@ -277,7 +277,7 @@ async def _log_in() -> None:
     if response.status == 429:
         _view.say("login", "Too many failed attempts. Wait a minute, then try again.")
         return
-    tokens = token_pair(response.body)
+    tokens = token_pair_in(response.body)
     if response.status != 200 or tokens is None:
         _view.say("login", f"The server could not log you in (status {response.status}).")
         return

@@ -9,17 +9,20 @@ import json
 
 
 class Tokens:
-    """The pair a login or a refresh hands out."""
+    """The pair a login or a refresh hands out; `expires_in` is the access token's lifetime
+    in seconds where the answer said so (an OAuth 2.0 server's `expires_in`), else None."""
 
-    def __init__(self, access: str, refresh: str) -> None:
+    def __init__(self, access: str, refresh: str, expires_in: float | None = None) -> None:
         self.access = access
         self.refresh = refresh
+        self.expires_in = expires_in
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Tokens)
             and self.access == other.access
             and self.refresh == other.refresh
+            and self.expires_in == other.expires_in
         )
 
     def __repr__(self) -> str:
@@ -99,6 +102,14 @@ def parse_token_pair(payload: object) -> Tokens | None:
     if not usable_token(access) or not usable_token(refresh):
         return None
     return Tokens(access, refresh)
+
+
+def token_pair_in(body: str) -> Tokens | None:
+    """The pair in the JSON body of a seed-style login or refresh answer, if it holds one."""
+    try:
+        return parse_token_pair(json.loads(body))
+    except ValueError:
+        return None
 
 
 _lifetimes: dict = {}  # token -> its lifetime, read before every call: decoded once

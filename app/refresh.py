@@ -1,0 +1,127 @@
+"""How the gate refreshes: the request it sends, and how it reads the answer.
+
+A refresh is any object with two methods (this module has two built in):
+
+- `request(refresh_token) -> Request`: the request that exchanges the token;
+- `read(response, refresh_token) -> Tokens`: the new pair from the answer, or raise
+  `RefreshRejected` (the refresh token is no good: the gate logs out) or `TransientError`
+  (nothing is known about the session: the gate keeps the tokens).
+
+`SeedRefresh` is the seed article's JSON endpoint; `OAuth2Refresh` is the standard one of
+RFC 6749 §6, as Keycloak, Auth0, Okta and most OAuth 2.0 servers answer it. Both follow
+one rule for answers: 400, 401 or 403 log out; 2xx without a usable pair logs out too (the
+server has most likely spent the token, and presenting it again would trip reuse detection);
+anything else is transient.
+"""
+
+import json
+
+from app.errors import RefreshRejected, TransientError
+from app.tokens import Tokens, parse_token_pair, usable_token
+from app.wire import Request, Response
+
+REFRESH_PATH = "/authorization/refresh"
+_REJECTING_STATUSES = (400, 401, 403)
+# Characters a form value keeps as they are (RFC 3986's unreserved ones).
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+class SeedRefresh:
+    """`POST {"refreshToken"}` as JSON, answered `{"authorizationToken", "refreshToken"}`."""
+
+    def __init__(self, url: str = REFRESH_PATH) -> None:
+        self.url = url
+
+    def request(self, refresh_token: str) -> Request:
+        """The refresh request for `refresh_token`."""
+        body = json.dumps({"refreshToken": refresh_token})
+        return Request("POST", self.url, {"Content-Type": "application/json"}, body)
+
+    def read(self, response: Response, refresh_token: str) -> Tokens:
+        """The new pair, or RefreshRejected / TransientError by the rule above."""
+        _check_status(response.status, "")
+        tokens = parse_token_pair(_json(response.body))
+        if tokens is None:
+            raise RefreshRejected("the refresh answer held no usable tokens")
+        return tokens
+
+
+class OAuth2Refresh:
+    """The refresh of RFC 6749 §6: a form-encoded `grant_type=refresh_token` POST.
+
+    `client_id` identifies a public client (RFC 6749 §2.1), `scope` narrows the new access
+    token. An answer without a `refresh_token` keeps the stored one (servers that do not
+    rotate); `expires_in` times the refresh before expiry of tokens the gate cannot read.
+    Errors by §5.2: `invalid_grant` (and any 400, 401 or 403) logs out,
+    `temporarily_unavailable` is transient whatever its status.
+    """
+
+    def __init__(
+        self, token_url: str, *, client_id: str | None = None, scope: str | None = None
+    ) -> None:
+        self.url = token_url
+        self._client_id = client_id
+        self._scope = scope
+
+    def request(self, refresh_token: str) -> Request:
+        """The refresh request for `refresh_token`."""
+        fields = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)]
+        if self._client_id is not None:
+            fields.append(("client_id", self._client_id))
+        if self._scope is not None:
+            fields.append(("scope", self._scope))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
+        return Request("POST", self.url, headers, form_encode(fields))
+
+    def read(self, response: Response, refresh_token: str) -> Tokens:
+        """The new pair, or RefreshRejected / TransientError by RFC 6749 §5.2."""
+        payload = _json(response.body)
+        if not isinstance(payload, dict):
+            payload = {}
+        error = payload.get("error")
+        if error == "temporarily_unavailable":
+            raise TransientError("the server cannot refresh right now; your session is kept")
+        _check_status(response.status, error if isinstance(error, str) else "")
+        access = payload.get("access_token")
+        new_refresh = payload.get("refresh_token", refresh_token)
+        if not usable_token(access) or not usable_token(new_refresh):
+            raise RefreshRejected("the refresh answer held no usable tokens")
+        expires_in = payload.get("expires_in")
+        if (
+            not isinstance(expires_in, (int, float))
+            or isinstance(expires_in, bool)
+            or expires_in <= 0
+        ):
+            expires_in = None
+        return Tokens(access, new_refresh, expires_in)
+
+
+def form_encode(fields: list) -> str:
+    """`fields` ((name, value) pairs) as an application/x-www-form-urlencoded body."""
+    return "&".join(f"{_form_quote(name)}={_form_quote(value)}" for name, value in fields)
+
+
+def _form_quote(text: str) -> str:
+    return "".join(
+        char if char in _UNRESERVED else "".join(f"%{byte:02X}" for byte in char.encode())
+        for char in text
+    )
+
+
+def _check_status(status: int, error: str) -> None:
+    """Raise for an answer that is not a success, by the rule in the module's docstring."""
+    said = f"{status} {error}" if error else str(status)
+    if status in _REJECTING_STATUSES:
+        raise RefreshRejected(f"the server refused the refresh ({said})")
+    if not 200 <= status < 300:
+        raise TransientError(f"the refresh failed with {said}; your session is kept, try again")
+
+
+def _json(body: str) -> object:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None

@@ -18,7 +18,7 @@ MICROPYTHON_VERSION := $(call pin,@micropython/micropython-webassembly-pyscript)
 PYSCRIPT_DIR := $(VENDOR)/pyscript/$(PYSCRIPT_VERSION)
 PYODIDE_DIR := $(VENDOR)/pyodide/$(PYODIDE_VERSION)
 MICROPYTHON_DIR := $(VENDOR)/micropython/$(MICROPYTHON_VERSION)
-# The stamp's name holds every version: a new pin vendors afresh.
+# The stamp's name holds every version: a new pin vendors afresh (the server never sends it).
 VENDOR_STAMP := $(VENDOR)/.installed-pyscript-$(PYSCRIPT_VERSION)-pyodide-$(PYODIDE_VERSION)-micropython-$(MICROPYTHON_VERSION)
 
 .PHONY: run test setup vendor browser lint format screenshot clean bench
@@ -62,16 +62,19 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
 
-# The browser runtime, pinned in package-lock.json and served from our own origin.
+# The browser runtime, pinned in package-lock.json and served from our own origin, with
+# brotli and gzip copies of its files written once here (about 30 s, most of it brotli on
+# pyodide.asm.wasm) for the server to send instead.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-$(VENDOR_STAMP): node_modules/.package-lock.json
+$(VENDOR_STAMP): node_modules/.package-lock.json server_stub/precompress.py
 	rm -rf $(VENDOR) && mkdir -p $(PYSCRIPT_DIR) $(PYODIDE_DIR) $(MICROPYTHON_DIR)
 	cp -R node_modules/@pyscript/core/dist/. $(PYSCRIPT_DIR)/
 	cd node_modules/pyodide && cp $(PYODIDE_FILES) $(CURDIR)/$(PYODIDE_DIR)/
 	cd node_modules/@micropython/micropython-webassembly-pyscript \
 	    && cp $(MICROPYTHON_FILES) $(CURDIR)/$(MICROPYTHON_DIR)/
+	$(PYTHON) -m server_stub.precompress $(VENDOR)
 	touch $@
 
 # A Chromium for the end-to-end tests: the system's, else Debian's package, else Playwright's.

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.staticfiles import StaticFiles
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
+from server_stub.compression import best_variant, is_stored_copy
 from server_stub.middleware import is_api_path
 
 # Pyodide loads its runtime as ES modules and WebAssembly; browsers refuse either one when it
@@ -68,6 +70,56 @@ class _Folder(StaticFiles):
         return response
 
 
+class _VendorFolder(_Folder):
+    """The vendored runtime: cached for good, and sent compressed where the browser accepts it.
+
+    Each file goes out as the best stored copy the request's Accept-Encoding allows
+    (server_stub/compression.py), with the original's Content-Type and an ETag of its own,
+    so a cache never answers one coding's revalidation with another's bytes. A Range request
+    gets bytes of the copy it would otherwise receive whole: Content-Range counts them, as
+    RFC 9110 has it for a content coding. The copies and the set-up's stamp files are never
+    served by their own names.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cache_control=IMMUTABLE, **kwargs)
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        """Find the file as the folder does, except a stored copy or a hidden file."""
+        full_path, stat_result = super().lookup_path(path)
+        hidden = os.path.basename(full_path).startswith(".")
+        if stat_result is None or hidden or is_stored_copy(full_path):
+            return "", None
+        return full_path, stat_result
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        """The best copy of the file, or 304 Not Modified when the browser has that copy."""
+        request_headers = Headers(scope=scope)
+        path = os.fspath(full_path)
+        variant = best_variant(path, stat_result, request_headers.get("accept-encoding"))
+        response = FileResponse(
+            variant.path,
+            status_code=status_code,
+            media_type=mimetypes.guess_type(path)[0] or "application/octet-stream",
+            stat_result=variant.stat_result,
+        )
+        response.headers["Cache-Control"] = self.cache_control
+        response.headers["Vary"] = "Accept-Encoding"
+        if variant.coding:
+            response.headers["Content-Encoding"] = variant.coding
+            etag = response.headers["ETag"]  # a quoted hash of the copy's size and time
+            response.headers["ETag"] = f'{etag[:-1]}-{variant.coding}"'
+        if self.is_not_modified(response.headers, request_headers):
+            return NotModifiedResponse(response.headers)
+        return response
+
+
 def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None) -> None:
     """Serve index.html, pyscript.toml, app/ and static/; register after the API routes.
 
@@ -101,9 +153,7 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
         """PyScript's configuration, fetched by the page on load."""
         return send_file(request, web_root / "pyscript.toml")
 
-    vendor = _Folder(
-        directory=web_root / VENDOR_PREFIX[1:], check_dir=False, cache_control=IMMUTABLE
-    )
+    vendor = _VendorFolder(directory=web_root / VENDOR_PREFIX[1:], check_dir=False)
     app.mount(VENDOR_PREFIX, vendor)  # before /static, which would match it too
     for folder in FOLDERS:
         app.mount(f"/{folder}", _Folder(directory=web_root / folder, check_dir=False))

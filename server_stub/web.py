@@ -1,4 +1,8 @@
-"""Serves the single-page app from web_root: a few files, two folders, index.html for routes."""
+"""Serves the single-page app from web_root: a few files, two folders, an entry page for routes.
+
+Two entry pages: index.html (MicroPython) for `/` and its client routes, pyodide.html
+(Pyodide) for `/pyodide` and the client routes below it, each with its PyScript config.
+"""
 
 import mimetypes
 import os
@@ -25,6 +29,7 @@ mimetypes.add_type("application/wasm", ".wasm")
 
 FOLDERS = ("app", "static")
 VENDOR_PREFIX = "/static/vendor"
+PYODIDE_PREFIX = "/pyodide"
 # The vendored runtime sits under paths that name its version (static/vendor/pyodide/314.0.8/),
 # so a file there never changes: browsers may keep it a year without asking again. The app's
 # own files change with every edit under the same name: browsers must revalidate them, which
@@ -121,15 +126,17 @@ class _VendorFolder(_Folder):
 
 
 def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None) -> None:
-    """Serve index.html, pyscript.toml, app/ and static/; register after the API routes.
+    """Serve both entry pages, their .toml configs, app/ and static/; register after the API.
 
     With a `bench_root`, also serve its contestants/ under /bench/ and vendor/ under
     /bench/vendor/, for `make bench`.
 
-    Any other GET path without a file extension is a client-side route and gets index.html;
-    anything under the API prefixes, and anything else, is a JSON 404.
+    Any other GET path without a file extension is a client-side route: below /pyodide it
+    gets pyodide.html, elsewhere index.html. Anything under the API prefixes, and anything
+    else, is a JSON 404.
     """
     index = web_root / "index.html"
+    pyodide_page = web_root / "pyodide.html"
 
     revalidated = _Folder(directory=web_root, check_dir=False)  # only its file_response is used
 
@@ -150,8 +157,13 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
 
     @app.api_route("/pyscript.toml", methods=_PAGE_METHODS, include_in_schema=False)
     def pyscript_config(request: Request) -> Response:
-        """PyScript's configuration, fetched by the page on load."""
+        """PyScript's configuration for index.html, fetched by the page on load."""
         return send_file(request, web_root / "pyscript.toml")
+
+    @app.api_route("/pyodide.toml", methods=_PAGE_METHODS, include_in_schema=False)
+    def pyodide_config(request: Request) -> Response:
+        """PyScript's configuration for pyodide.html."""
+        return send_file(request, web_root / "pyodide.toml")
 
     vendor = _VendorFolder(directory=web_root / VENDOR_PREFIX[1:], check_dir=False)
     app.mount(VENDOR_PREFIX, vendor)  # before /static, which would match it too
@@ -166,7 +178,7 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
         "/{path:path}", methods=_ALL_METHODS, name=_CLIENT_ROUTE, include_in_schema=False
     )
     def client_route(request: Request) -> Response:
-        """index.html for client-side routes such as /login; 404 or 405 for the rest."""
+        """An entry page for client-side routes such as /login; 404 or 405 for the rest."""
         path = request.scope["path"]
         allowed = _methods_of_other_route(request)
         if allowed:
@@ -175,9 +187,13 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
             raise HTTPException(404, "no such endpoint")
         if request.method not in _PAGE_METHODS:
             raise HTTPException(405, headers={"Allow": ", ".join(_PAGE_METHODS)})
+        page = index
+        if path == PYODIDE_PREFIX or path.startswith(PYODIDE_PREFIX + "/"):
+            # The Pyodide page has the same routes, one level down: /pyodide/login.
+            page, path = pyodide_page, path.removeprefix(PYODIDE_PREFIX) or "/"
         if not _is_client_route(path):
             raise HTTPException(404)
-        return send_file(request, index)
+        return send_file(request, page)
 
 
 def _is_client_route(path: str) -> bool:

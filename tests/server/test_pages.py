@@ -8,6 +8,9 @@ from fastapi.testclient import TestClient
 
 from .support import FORBIDDEN_MARKER, INDEX_HTML
 
+PYODIDE_HTML = "<!doctype html><title>stub Pyodide page</title>"
+PYODIDE_TOML = 'name = "stub on Pyodide"\n'
+
 
 @pytest.mark.parametrize(
     "path", ["/", "/index.html", "/login", "/some/client/route", "/login/", "/docs"]
@@ -111,3 +114,87 @@ def test_posting_to_the_page_is_a_405(client: TestClient, path: str) -> None:
 
     assert response.status_code == 405
     assert set(response.json()) == {"error", "message"}
+
+
+@pytest.fixture
+def pyodide_page(web_root: Path) -> Path:
+    """The web root with the second entry page, pyodide.html, and its config."""
+    (web_root / "pyodide.html").write_text(PYODIDE_HTML)
+    (web_root / "pyodide.toml").write_text(PYODIDE_TOML)
+    return web_root
+
+
+@pytest.mark.parametrize(
+    "path", ["/pyodide", "/pyodide/", "/pyodide/login", "/pyodide/some/client/route"]
+)
+def test_the_pyodide_page_and_its_client_routes_get_pyodide_html(
+    client: TestClient, pyodide_page: Path, path: str
+) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text == PYODIDE_HTML
+
+
+def test_pyodide_toml_is_served(client: TestClient, pyodide_page: Path) -> None:
+    response = client.get("/pyodide.toml")
+
+    assert response.status_code == 200
+    assert response.text == PYODIDE_TOML
+
+
+@pytest.mark.parametrize(
+    ("path", "like"),
+    [("/pyodide", "/"), ("/pyodide/login", "/login"), ("/pyodide.toml", "/pyscript.toml")],
+)
+def test_the_pyodide_page_is_cached_and_revalidated_like_the_default_one(
+    client: TestClient, pyodide_page: Path, path: str, like: str
+) -> None:
+    response = client.get(path)
+    revalidated = client.get(path, headers={"If-None-Match": response.headers["etag"]})
+
+    assert response.headers["cache-control"] == client.get(like).headers["cache-control"]
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+    assert revalidated.headers["cache-control"] == response.headers["cache-control"]
+
+
+def test_head_of_the_pyodide_page_answers_without_a_body(
+    client: TestClient, pyodide_page: Path
+) -> None:
+    response = client.head("/pyodide/login")
+
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/pyodide.html",
+        "/pyodide/index.html",
+        "/pyodide/pyodide.toml",
+        "/pyodide/app",
+        "/pyodide/static/app.css",
+        "/pyodide/app/main.py",
+        "/pyodide/%2e%2e/pyproject.toml",
+    ],
+)
+def test_nothing_else_is_served_below_or_beside_the_pyodide_page(
+    client: TestClient, pyodide_page: Path, path: str
+) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert set(response.json()) == {"error", "message"}
+
+
+def test_a_missing_pyodide_html_is_a_404_not_the_default_page(client: TestClient) -> None:
+    assert client.get("/pyodide").status_code == 404
+    assert client.get("/pyodide/login").status_code == 404
+    assert client.get("/pyodide.toml").status_code == 404
+
+
+def test_posting_to_the_pyodide_page_is_a_405(client: TestClient, pyodide_page: Path) -> None:
+    assert client.post("/pyodide/login").status_code == 405

@@ -1,4 +1,10 @@
-"""The browser edge: fetch and localStorage. Only this module and the page modules import `js`.
+"""The browser edge: fetch, localStorage and Web Locks. Only this module and the page
+modules import `js`.
+
+A page puts the gate in front of its API with `page_gate`: a RefreshGate on the browser's
+fetch (FetchTransport), the token pair in localStorage (LocalStorageTokenStore, under keys
+of its choosing) and one refresh across every tab of the origin (WebLock), refreshing the
+seed's way or any other (see app.refresh).
 
 `pyscript.fetch` turns its options into JSON, which cannot carry an AbortSignal; the
 transport needs one so that a cancelled caller (or a timeout) cancels the request on the
@@ -6,17 +12,28 @@ wire too, hence the browser's own fetch here.
 """
 
 import asyncio
+import binascii
+import hashlib
 
 import js
 from pyscript.ffi import to_js
 
 from app.errors import NetworkError, RequestTimeout, TransientError
-from app.gate import Request, Response
+from app.gate import NoLock, RefreshGate, Request, Response
 from app.interpreter import JsException, js_error_name, js_error_text, window
 from app.tokens import Tokens, stored_pair
 
 ACCESS_KEY = "token"
 REFRESH_KEY = "refreshToken"
+REQUEST_TIMEOUT = 15.0  # seconds for any request, the refresh included
+LOCK_NAME = "refresh-gate"
+LOCK_TIMEOUT = 20.0  # longer than a refresh may take, so only a hung tab trips it
+# Another tab's new pair can reach this tab's storage a moment after its lock is released.
+SETTLE_TIME = 0.5
+# How long a tab keeps the lock of a refresh token it exchanged: the other tabs take the new
+# pair from storage meanwhile. Kept under the server's reuse grace (5 s by default), so that
+# a tab that still presents the spent token later is refused without ending the session.
+SPENT_HOLD = 2.0
 
 
 class FetchTransport:
@@ -76,9 +93,18 @@ class LocalStorageTokenStore:
     tab: a refresh the server already rotated must never be lost.
     """
 
-    def __init__(self, on_failure, on_change=None) -> None:
+    def __init__(
+        self,
+        on_failure=None,
+        on_change=None,
+        *,
+        access_key: str = ACCESS_KEY,
+        refresh_key: str = REFRESH_KEY,
+    ) -> None:
         self._on_failure = on_failure  # called with a sentence for the user, once
         self._on_change = on_change  # called after every save and clear, as they happen
+        self.access_key = access_key
+        self.refresh_key = refresh_key
         self._failed = False
         self._memory: Tokens | None = None
         self.discarded = False  # something was stored, but not a usable session
@@ -88,8 +114,8 @@ class LocalStorageTokenStore:
         if self._failed:
             return self._memory
         try:
-            access = window.localStorage.getItem(ACCESS_KEY)
-            refresh = window.localStorage.getItem(REFRESH_KEY)
+            access = window.localStorage.getItem(self.access_key)
+            refresh = window.localStorage.getItem(self.refresh_key)
         except JsException as error:
             self._fail(error)
             return self._memory
@@ -108,7 +134,7 @@ class LocalStorageTokenStore:
         if self._failed:
             return self._memory.access if self._memory else None
         try:
-            return window.localStorage.getItem(ACCESS_KEY)
+            return window.localStorage.getItem(self.access_key)
         except JsException:
             return None
 
@@ -122,8 +148,8 @@ class LocalStorageTokenStore:
     def _write(self, tokens: Tokens) -> None:
         if not self._failed:
             try:
-                window.localStorage.setItem(ACCESS_KEY, tokens.access)
-                window.localStorage.setItem(REFRESH_KEY, tokens.refresh)
+                window.localStorage.setItem(self.access_key, tokens.access)
+                window.localStorage.setItem(self.refresh_key, tokens.refresh)
                 return
             except JsException as error:
                 self._fail(error)
@@ -133,8 +159,8 @@ class LocalStorageTokenStore:
         """Remove both tokens."""
         self._memory = None
         try:
-            window.localStorage.removeItem(ACCESS_KEY)
-            window.localStorage.removeItem(REFRESH_KEY)
+            window.localStorage.removeItem(self.access_key)
+            window.localStorage.removeItem(self.refresh_key)
         except JsException:
             pass  # storage refused: nothing of the session was kept there
         if self._on_change is not None:
@@ -142,7 +168,8 @@ class LocalStorageTokenStore:
 
     def _fail(self, error: JsException) -> None:
         self._failed = True
-        self._on_failure(f"This browser refuses to store the session ({js_error_name(error)}).")
+        if self._on_failure is not None:
+            self._on_failure(f"This browser refuses to store the session ({js_error_name(error)}).")
 
 
 def has_web_locks() -> bool:
@@ -202,3 +229,27 @@ class WebLock:
             else:
                 release()
         return False
+
+
+def cross_tab_lock(refresh_token: str) -> WebLock:
+    """One refresh of `refresh_token` across every tab of this origin, on either interpreter:
+    the lock is named for a hash of the token, never for the token itself."""
+    digest = hashlib.sha256(refresh_token.encode()).digest()
+    fingerprint = binascii.hexlify(digest).decode()[:32]
+    return WebLock(f"{LOCK_NAME}:{fingerprint}", LOCK_TIMEOUT, SPENT_HOLD)
+
+
+def page_gate(transport: FetchTransport, store, **options) -> RefreshGate:
+    """A RefreshGate for a page: `transport` and `store` as above, one refresh across tabs
+    where the browser has Web Locks, and `options` for RefreshGate (on_logout, observe,
+    refresh, expiry_skew)."""
+    if has_web_locks():
+        options.setdefault("refresh_lock", cross_tab_lock)
+        options.setdefault("settle_time", SETTLE_TIME)
+    else:
+        window.console.warn("Web Locks API missing: one refresh per tab, not across tabs.")
+        options.setdefault("refresh_lock", NoLock)
+    # The transport times requests out with the browser's own timer (see FetchTransport).
+    options.setdefault("request_timeout", None)
+    options.setdefault("refresh_timeout", None)
+    return RefreshGate(transport, store, **options)

@@ -10,8 +10,6 @@ page's transport and store) or "plain" (the browser's fetch with the stored toke
 """
 
 import asyncio
-import binascii
-import hashlib
 import json
 import time
 
@@ -22,13 +20,13 @@ from app import routes
 from app.browser import (
     ACCESS_KEY,
     REFRESH_KEY,
+    REQUEST_TIMEOUT,
     FetchTransport,
     LocalStorageTokenStore,
-    WebLock,
-    has_web_locks,
+    page_gate,
 )
 from app.errors import AuthError, NotLoggedIn, RefreshRejected, TransientError
-from app.gate import Call, NoLock, RefreshGate, Request, start_eagerly
+from app.gate import Call, RefreshGate, Request, start_eagerly
 from app.interpreter import document, format_exception, window
 from app.pages import PAGES, RESULT_SLOTS, View
 from app.timeline import MAX_ROWS, Timeline
@@ -36,15 +34,6 @@ from app.tokens import Tokens, access_token_lifetime, token_pair_in
 
 RESOURCE = Request("GET", "/api/resources")
 BROKEN_TOKEN = "sdf"  # what the seed article types into the console
-REQUEST_TIMEOUT = 15.0  # seconds for any request, the refresh included
-LOCK_NAME = "refresh-gate"
-LOCK_TIMEOUT = 20.0  # longer than a refresh may take, so only a hung tab trips it
-# Another tab's new pair can reach this tab's storage a moment after its lock is released.
-SETTLE_TIME = 0.5
-# How long a tab keeps the lock of a refresh token it exchanged: the other tabs take the new
-# pair from storage meanwhile. Kept under the server's reuse grace (5 s by default), so that
-# a tab that still presents the spent token later is refused without ending the session.
-SPENT_HOLD = 2.0
 NO_TOKEN = "none"
 QUIET_TIME = 0.03  # seconds without a call starting or ending before the timeline is drawn
 LATEST_TIME = 0.25  # the longest a change waits to be drawn
@@ -164,27 +153,7 @@ def _paint() -> None:
     _show_token_left()
 
 
-def _refresh_lock(refresh_token: str) -> WebLock:
-    """One refresh of `refresh_token` across every tab of this origin (either interpreter)."""
-    digest = hashlib.sha256(refresh_token.encode()).digest()
-    fingerprint = binascii.hexlify(digest).decode()[:32]
-    return WebLock(f"{LOCK_NAME}:{fingerprint}", LOCK_TIMEOUT, SPENT_HOLD)
-
-
-if not has_web_locks():
-    window.console.warn("Web Locks API missing: one refresh per tab, not across tabs.")
-
-_gate = RefreshGate(
-    _transport,
-    _store,
-    on_logout=_session_ended,
-    observe=_observe,
-    refresh_lock=_refresh_lock if has_web_locks() else NoLock,
-    settle_time=SETTLE_TIME if has_web_locks() else 0.0,
-    # The transport times requests out with the browser's own timer (see FetchTransport).
-    request_timeout=None,
-    refresh_timeout=None,
-)
+_gate = page_gate(_transport, _store, on_logout=_session_ended, observe=_observe)
 
 
 def _render(*_: object) -> None:

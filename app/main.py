@@ -14,6 +14,7 @@ import json
 import time
 
 import js
+from pyscript import config
 from pyscript.ffi import create_proxy, to_js
 
 from app import routes
@@ -29,8 +30,9 @@ from app.errors import AuthError, NotLoggedIn, RefreshRejected, TransientError
 from app.gate import Call, RefreshGate, Request, start_eagerly
 from app.interpreter import document, format_exception, window
 from app.pages import PAGES, RESULT_SLOTS, View
+from app.refresh import SeedRefresh, refresh_from_settings
 from app.timeline import MAX_ROWS, Timeline
-from app.tokens import Tokens, access_token_lifetime, token_pair_in
+from app.tokens import Tokens, access_token_lifetime
 
 RESOURCE = Request("GET", "/api/resources")
 BROKEN_TOKEN = "sdf"  # what the seed article types into the console
@@ -153,7 +155,8 @@ def _paint() -> None:
     _show_token_left()
 
 
-_gate = page_gate(_transport, _store, on_logout=_session_ended, observe=_observe)
+_refresh = refresh_from_settings(config.get("refresh-gate") or {})
+_gate = page_gate(_transport, _store, on_logout=_session_ended, observe=_observe, refresh=_refresh)
 
 
 def _render(*_: object) -> None:
@@ -227,27 +230,20 @@ async def _log_in() -> None:
     _view.busy("submit", True)
     _view.say("login", "")
     try:
-        response = await _transport(
-            Request(
-                "POST",
-                "/authorization/token",
-                {"Content-Type": "application/json"},
-                json.dumps({"userName": user, "password": password}),
-            )
-        )
+        response = await _transport(_refresh.login(user, password))
     except AuthError as error:
         _view.say("login", f"Could not reach the server: {error}")
         return
     finally:
         _view.busy("submit", False)
-    if response.status == 401:
+    if response.status in _refresh.wrong_credentials:
         _view.say("login", "Wrong user name or password.")
         return
     if response.status == 429:
         _view.say("login", "Too many failed attempts. Wait a minute, then try again.")
         return
-    tokens = token_pair_in(response.body)
-    if response.status != 200 or tokens is None:
+    tokens = _refresh.read_login(response)
+    if tokens is None:
         _view.say("login", f"The server could not log you in (status {response.status}).")
         return
     _gate.accept(tokens)
@@ -258,7 +254,7 @@ async def _log_out() -> None:
     tokens = _store.load()
     _gate.end_session()
     _view.say("login", "You have logged out.", error=False)
-    if tokens is not None:
+    if tokens is not None and isinstance(_refresh, SeedRefresh):
         # Tell the server so the refresh token dies too; the page is already logged out.
         body = json.dumps({"refreshToken": tokens.refresh})
         try:

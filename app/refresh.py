@@ -1,6 +1,8 @@
 """How the gate refreshes: the request it sends, and how it reads the answer.
 
-A refresh is any object with two methods (this module has two built in):
+A refresh is any object with two methods (this module has two built in, which can also log
+in: `login(user, password)` builds the request, `read_login(response)` reads the pair or
+None, and `wrong_credentials` holds the statuses that mean a wrong user name or password):
 
 - `request(refresh_token) -> Request`: the request that exchanges the token;
 - `read(response, refresh_token) -> Tokens`: the new pair from the answer, or raise
@@ -21,6 +23,7 @@ from app.tokens import Tokens, parse_token_pair, usable_token
 from app.wire import Request, Response
 
 REFRESH_PATH = "/authorization/refresh"
+LOGIN_PATH = "/authorization/token"
 _REJECTING_STATUSES = (400, 401, 403)
 # Characters a form value keeps as they are (RFC 3986's unreserved ones).
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -29,8 +32,20 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 class SeedRefresh:
     """`POST {"refreshToken"}` as JSON, answered `{"authorizationToken", "refreshToken"}`."""
 
-    def __init__(self, url: str = REFRESH_PATH) -> None:
+    wrong_credentials = (401,)
+
+    def __init__(self, url: str = REFRESH_PATH, login_url: str = LOGIN_PATH) -> None:
         self.url = url
+        self.login_url = login_url
+
+    def login(self, user: str, password: str) -> Request:
+        """The login request (the seed's `POST {"userName", "password"}`)."""
+        body = json.dumps({"userName": user, "password": password})
+        return Request("POST", self.login_url, {"Content-Type": "application/json"}, body)
+
+    def read_login(self, response: Response) -> Tokens | None:
+        """The pair a successful login answered, or None if it holds no usable one."""
+        return parse_token_pair(_json(response.body)) if response.status == 200 else None
 
     def request(self, refresh_token: str) -> Request:
         """The refresh request for `refresh_token`."""
@@ -56,6 +71,9 @@ class OAuth2Refresh:
     `temporarily_unavailable` is transient whatever its status.
     """
 
+    # A wrong password is an invalid_grant, which RFC 6749 §5.2 answers with 400.
+    wrong_credentials = (400, 401)
+
     def __init__(
         self, token_url: str, *, client_id: str | None = None, scope: str | None = None
     ) -> None:
@@ -65,7 +83,22 @@ class OAuth2Refresh:
 
     def request(self, refresh_token: str) -> Request:
         """The refresh request for `refresh_token`."""
-        fields = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)]
+        return self._post([("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+
+    def login(self, user: str, password: str) -> Request:
+        """The login request: RFC 6749's password grant (§4.3), for first-party pages."""
+        return self._post([("grant_type", "password"), ("username", user), ("password", password)])
+
+    def read_login(self, response: Response) -> Tokens | None:
+        """The pair a successful login answered, or None if it holds no usable one."""
+        if response.status != 200:
+            return None
+        try:
+            return self.read(response, "")
+        except (RefreshRejected, TransientError):
+            return None
+
+    def _post(self, fields: list) -> Request:
         if self._client_id is not None:
             fields.append(("client_id", self._client_id))
         if self._scope is not None:
@@ -97,6 +130,22 @@ class OAuth2Refresh:
         ):
             expires_in = None
         return Tokens(access, new_refresh, expires_in)
+
+
+def refresh_from_settings(settings: dict):
+    """The refresh a page's settings name (the `[refresh-gate]` table of its pyscript.toml):
+    `refresh = "seed"` (the default) or `"oauth2"`, with `token-url` (default
+    /oauth/token), `client-id` and `scope` for the latter."""
+    kind = settings.get("refresh", "seed")
+    if kind == "seed":
+        return SeedRefresh()
+    if kind == "oauth2":
+        return OAuth2Refresh(
+            settings.get("token-url", "/oauth/token"),
+            client_id=settings.get("client-id"),
+            scope=settings.get("scope"),
+        )
+    raise ValueError(f"no refresh called {kind!r}: say seed or oauth2")
 
 
 def form_encode(fields: list) -> str:

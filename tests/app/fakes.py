@@ -4,17 +4,16 @@
 token and 401 otherwise, and `POST /authorization/refresh` with a new pair for a live refresh
 token (single use). A test can hold any request open, make the refresh fail, or read back
 every request in the order it arrived.
+
+Like the tests, this runs on CPython and on MicroPython (see `portable.py`): plain classes,
+no `dataclasses`, `typing` or `contextlib`, and nothing of asyncio that MicroPython lacks.
 """
 
 import asyncio
 import base64
-import contextlib
 import itertools
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
-from typing import TypeVar
 
 from app.gate import REFRESH_PATH, RefreshGate, Request, Response
 from app.tokens import MemoryTokenStore, Tokens
@@ -22,8 +21,7 @@ from app.tokens import MemoryTokenStore, Tokens
 USERNAME = "andreyka26_"
 PROTECTED_BODY = f"protected resources, username: {USERNAME}"
 SERVER_START = 1_700_000_000.0
-
-T = TypeVar("T")
+_BEARER = "Bearer "
 
 
 def make_jwt(iat: float, exp: float, **claims: object) -> str:
@@ -32,8 +30,9 @@ def make_jwt(iat: float, exp: float, **claims: object) -> str:
     def segment(value: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
-    header = segment({"alg": "HS256", "typ": "JWT"})
-    return f"{header}.{segment({'iat': iat, 'exp': exp, **claims})}.sig"
+    payload = {"iat": iat, "exp": exp}
+    payload.update(claims)
+    return segment({"alg": "HS256", "typ": "JWT"}) + "." + segment(payload) + ".sig"
 
 
 class FakeClock:
@@ -46,28 +45,31 @@ class FakeClock:
         return self.now
 
 
-@dataclass
 class Seen:
     """One request as the server received it; `status` stays None if it was never answered."""
 
-    method: str
-    path: str
-    authorization: str | None
-    status: int | None = None
+    def __init__(self, method: str, path: str, authorization: str | None) -> None:
+        self.method = method
+        self.path = path
+        self.authorization = authorization
+        self.status: int | None = None
 
     @property
     def token(self) -> str | None:
-        return self.authorization and self.authorization.removeprefix("Bearer ")
+        """The bearer token the request carried, if any."""
+        if not self.authorization or not self.authorization.startswith(_BEARER):
+            return self.authorization
+        return self.authorization[len(_BEARER) :]
 
 
-@dataclass
 class Hold:
     """Keeps the next request to `path` open until `release` is set (never, to make it hang)."""
 
-    path: str
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-    cancelled: bool = False
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.arrived = asyncio.Event()
+        self.release = asyncio.Event()
+        self.cancelled = False
 
 
 class FakeServer:
@@ -160,18 +162,18 @@ class FakeServer:
         )
 
 
-@dataclass
 class App:
     """What a page holds: the gate, its token store, and how often it was told to log out."""
 
-    server: FakeServer
-    store: MemoryTokenStore
-    gate: RefreshGate = field(init=False)
-    logouts: int = 0
+    def __init__(self, server: FakeServer, store: MemoryTokenStore) -> None:
+        self.server = server
+        self.store = store
+        self.gate: RefreshGate | None = None  # set by open_app or open_tab
+        self.logouts = 0
 
-    def get(self, path: str = "/api/resource") -> "asyncio.Future[Response]":
+    def get(self, path: str = "/api/resource") -> asyncio.Task:
         """Start `GET path` through the gate, as a click on the page would."""
-        return asyncio.ensure_future(self.gate.send(Request("GET", path)))
+        return asyncio.create_task(self.gate.send(Request("GET", path)))
 
     def _logout(self) -> None:
         self.logouts += 1
@@ -220,10 +222,9 @@ class SharedStorage:
 
     def spread(self, writer: TabStorage, tokens: Tokens | None) -> None:
         self._tokens = tokens
-        loop = asyncio.get_running_loop()
         for tab in self._tabs:
             if tab is not writer:
-                loop.call_later(self._lag, MemoryTokenStore.save, tab, tokens)
+                later(self._lag, MemoryTokenStore.save, tab, tokens)
 
 
 class HeldLock:
@@ -245,19 +246,36 @@ class SharedLocks:
         self.names: list[str] = []  # every name asked for, in order
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    @contextlib.asynccontextmanager
-    async def __call__(self, name: str) -> AsyncIterator[HeldLock]:
+    def __call__(self, name: str) -> "SharedLockBlock":
+        """The block to run under the lock `name`: `async with locks(name) as held:`."""
+        return SharedLockBlock(self, name)
+
+    def lock_for(self, name: str) -> asyncio.Lock:
+        """The lock named `name`, noting that it was asked for."""
         self.names.append(name)
-        lock = self._locks[name]
-        await lock.acquire()
-        held = HeldLock()
-        try:
-            yield held
-        finally:
-            if held.is_spent:
-                asyncio.get_running_loop().call_later(self.spent_hold, lock.release)
-            else:
-                lock.release()
+        return self._locks[name]
+
+
+class SharedLockBlock:
+    """One request for a lock of `SharedLocks`, as an async context manager."""
+
+    def __init__(self, locks: SharedLocks, name: str) -> None:
+        self._locks = locks
+        self._name = name
+        self._lock: asyncio.Lock | None = None
+        self._held: HeldLock | None = None
+
+    async def __aenter__(self) -> HeldLock:
+        self._lock = self._locks.lock_for(self._name)
+        await self._lock.acquire()
+        self._held = HeldLock()
+        return self._held
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._held.is_spent:
+            later(self._locks.spent_hold, self._lock.release)
+        else:
+            self._lock.release()
 
 
 def open_tab(
@@ -272,7 +290,17 @@ def open_tab(
     return app
 
 
-async def within(awaitable: Awaitable[T], seconds: float = 2.0) -> T:
+def later(delay: float, action: object, *args: object) -> asyncio.Task:
+    """Call `action(*args)` `delay` seconds from now (MicroPython's loop has no call_later)."""
+
+    async def wait_then_act() -> None:
+        await asyncio.sleep(delay)
+        action(*args)
+
+    return asyncio.create_task(wait_then_act())
+
+
+async def within(awaitable: object, seconds: float = 2.0) -> object:
     """Await `awaitable`, failing the test instead of hanging if the gate never gives up."""
     return await asyncio.wait_for(awaitable, seconds)
 

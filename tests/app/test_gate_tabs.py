@@ -12,70 +12,58 @@ LAG = 0.05  # how late one tab's write reaches the others' storage
 SPENT_HOLD = 30.0
 
 
-def test_two_tabs_with_a_broken_token_share_one_refresh() -> None:
-    async def scenario() -> None:
-        server = FakeServer()
-        storage = SharedStorage(server.issue(), LAG)
-        locks = SharedLocks(SPENT_HOLD)
-        tabs = [open_tab(server, storage, locks, settle_time=0.5) for _ in range(2)]
+async def test_two_tabs_with_a_broken_token_share_one_refresh() -> None:
+    server = FakeServer()
+    storage = SharedStorage(server.issue(), LAG)
+    locks = SharedLocks(SPENT_HOLD)
+    tabs = [open_tab(server, storage, locks, settle_time=0.5) for _ in range(2)]
+    server.expire_access()
+
+    responses = await within(asyncio.gather(*(tab.get() for tab in tabs for _ in range(3))))
+
+    assert [response.status for response in responses] == [200] * 6
+    assert server.refresh_calls == 1
+    assert [tab.logouts for tab in tabs] == [0, 0]
+    assert tabs[0].store.load() == tabs[1].store.load()
+
+
+async def test_five_tabs_and_a_slow_storage_still_cost_one_refresh() -> None:
+    server = FakeServer()
+    storage = SharedStorage(server.issue(), lag=0.2)
+    locks = SharedLocks(SPENT_HOLD)
+    tabs = [open_tab(server, storage, locks, settle_time=0.5) for _ in range(5)]
+    server.expire_access()
+
+    responses = await within(asyncio.gather(*(tab.get() for tab in tabs)))
+
+    assert [response.status for response in responses] == [200] * 5
+    assert server.refresh_calls == 1
+    assert sum(tab.logouts for tab in tabs) == 0
+
+
+async def test_the_next_refresh_does_not_wait_for_the_lock_of_the_spent_token() -> None:
+    server = FakeServer()
+    storage = SharedStorage(server.issue(), LAG)
+    locks = SharedLocks(SPENT_HOLD)
+    tab = open_tab(server, storage, locks)
+
+    for _ in range(3):
         server.expire_access()
+        assert (await within(tab.get())).status == 200
 
-        responses = await within(asyncio.gather(*(tab.get() for tab in tabs for _ in range(3))))
-
-        assert [response.status for response in responses] == [200] * 6
-        assert server.refresh_calls == 1
-        assert [tab.logouts for tab in tabs] == [0, 0]
-        assert tabs[0].store.load() == tabs[1].store.load()
-
-    asyncio.run(scenario())
+    assert server.refresh_calls == 3
+    assert len(set(locks.names)) == 3  # one lock per refresh token
 
 
-def test_five_tabs_and_a_slow_storage_still_cost_one_refresh() -> None:
-    async def scenario() -> None:
-        server = FakeServer()
-        storage = SharedStorage(server.issue(), lag=0.2)
-        locks = SharedLocks(SPENT_HOLD)
-        tabs = [open_tab(server, storage, locks, settle_time=0.5) for _ in range(5)]
-        server.expire_access()
+async def test_the_lock_is_named_for_the_refresh_token_it_guards() -> None:
+    server = FakeServer()
+    storage = SharedStorage(server.issue(), LAG)
+    locks = SharedLocks(SPENT_HOLD)
+    tab = open_tab(server, storage, locks)
+    spent = tab.store.load()
+    server.expire_access()
 
-        responses = await within(asyncio.gather(*(tab.get() for tab in tabs)))
+    await within(tab.get())
 
-        assert [response.status for response in responses] == [200] * 5
-        assert server.refresh_calls == 1
-        assert sum(tab.logouts for tab in tabs) == 0
-
-    asyncio.run(scenario())
-
-
-def test_the_next_refresh_does_not_wait_for_the_lock_of_the_spent_token() -> None:
-    async def scenario() -> None:
-        server = FakeServer()
-        storage = SharedStorage(server.issue(), LAG)
-        locks = SharedLocks(SPENT_HOLD)
-        tab = open_tab(server, storage, locks)
-
-        for _ in range(3):
-            server.expire_access()
-            assert (await within(tab.get())).status == 200
-
-        assert server.refresh_calls == 3
-        assert len(set(locks.names)) == 3  # one lock per refresh token
-
-    asyncio.run(scenario())
-
-
-def test_the_lock_is_named_for_the_refresh_token_it_guards() -> None:
-    async def scenario() -> None:
-        server = FakeServer()
-        storage = SharedStorage(server.issue(), LAG)
-        locks = SharedLocks(SPENT_HOLD)
-        tab = open_tab(server, storage, locks)
-        spent = tab.store.load()
-        server.expire_access()
-
-        await within(tab.get())
-
-        assert locks.names == [spent.refresh]
-        assert server.to(REFRESH_PATH)[0].status == 200
-
-    asyncio.run(scenario())
+    assert locks.names == [spent.refresh]
+    assert server.to(REFRESH_PATH)[0].status == 200

@@ -1,11 +1,10 @@
 """Where the login page sends the user back to: same-origin paths only."""
 
-import pytest
-
 from app.routes import login_url, page_for, return_path, safe_return_path
+from tests.app.portable import parametrize
 
 
-@pytest.mark.parametrize(
+@parametrize(
     "hostile",
     [
         "//evil.example/path",
@@ -39,9 +38,7 @@ def test_unknown_paths_show_the_home_page_and_login_shows_login() -> None:
     assert page_for("/anything/else") == "home"
 
 
-@pytest.mark.parametrize(
-    "path", ["/reports/2026?page=2&sort=name", "/a b/ü", "/100%/x+y", "/x?next=//evil"]
-)
+@parametrize("path", ["/reports/2026?page=2&sort=name", "/a b/ü", "/100%/x+y", "/x?next=//evil"])
 def test_a_return_path_survives_the_trip_through_the_login_url(path: str) -> None:
     url = login_url(path)
 

@@ -1,7 +1,5 @@
 """Reading tokens back from storage and from the server, whatever they hold."""
 
-import pytest
-
 from app.tokens import (
     MAX_TOKEN_LENGTH,
     Tokens,
@@ -10,9 +8,10 @@ from app.tokens import (
     stored_pair,
 )
 from tests.app.fakes import make_jwt
+from tests.app.portable import parametrize
 
 
-@pytest.mark.parametrize(
+@parametrize(
     "refresh",
     [
         None,
@@ -29,7 +28,7 @@ def test_without_a_usable_refresh_token_there_is_no_session(refresh: object) -> 
     assert stored_pair("a.b.c", refresh) is None
 
 
-@pytest.mark.parametrize("access", [None, "", "x" * (MAX_TOKEN_LENGTH + 1), "tök", "a b"])
+@parametrize("access", [None, "", "x" * (MAX_TOKEN_LENGTH + 1), "tök", "a b"])
 def test_an_unusable_access_token_is_dropped_so_the_gate_refreshes(access: object) -> None:
     assert stored_pair(access, "refresh-1") == Tokens("", "refresh-1")
 
@@ -44,7 +43,7 @@ def test_any_visible_ascii_up_to_the_longest_allowed_token_is_usable() -> None:
     assert stored_pair(visible, longest) == Tokens(visible, longest)
 
 
-@pytest.mark.parametrize(
+@parametrize(
     "payload",
     [
         None,
@@ -60,7 +59,7 @@ def test_an_answer_without_a_usable_pair_gives_no_tokens(payload: object) -> Non
     assert parse_token_pair(payload) is None
 
 
-@pytest.mark.parametrize(
+@parametrize(
     "token",
     ["sdf", "a.b", "a.!!!.c", "a.bnVsbA.c", make_jwt(10, 5), make_jwt(0, 0)[:-1] + ".x.y"],
 )

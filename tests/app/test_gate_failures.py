@@ -1,7 +1,6 @@
 """A refused session logs out once; a failure that says nothing about the session keeps it."""
 
 import asyncio
-import time
 
 from app.errors import (
     NetworkError,
@@ -23,7 +22,8 @@ async def test_a_rejected_refresh_logs_out_once_and_fails_every_waiting_call(sta
     server.expire_access()
     server.refresh_outcome = Response(status, '{"detail": "invalid refresh token"}')
 
-    results = await asyncio.gather(*(app.get() for _ in range(3)), return_exceptions=True)
+    calls = asyncio.gather(*(app.get() for _ in range(3)), return_exceptions=True)
+    results = await within(calls)
 
     assert all(isinstance(result, RefreshRejected) for result in results), results
     assert app.logouts == 1
@@ -151,11 +151,9 @@ async def test_a_hanging_request_times_out_and_is_cancelled_on_the_wire() -> Non
     kept = app.store.load()
     hang = server.hold("/api/slow")
 
-    started = time.monotonic()
     with raises(RequestTimeout):
         await within(app.get("/api/slow"))
 
-    assert time.monotonic() - started < 1
     assert hang.cancelled
     assert app.store.load() == kept
     assert app.logouts == 0
@@ -202,7 +200,7 @@ async def test_a_refresh_answer_without_a_usable_pair_logs_out(body: str) -> Non
     server.refresh_outcome = Response(200, body)
 
     with raises(RefreshRejected):
-        await app.get()
+        await within(app.get())
 
     assert app.logouts == 1
     assert app.store.load() is None

@@ -6,7 +6,7 @@ import json
 from app.errors import RefreshRejected
 from app.gate import REFRESH_PATH, Call, Request
 from app.tokens import Tokens, parse_token_pair
-from tests.app.fakes import PROTECTED_BODY, FakeServer, later, open_app, settle, within
+from tests.app.fakes import PROTECTED_BODY, App, FakeServer, later, open_app, settle, within
 from tests.app.portable import parametrize, raises
 
 
@@ -202,15 +202,26 @@ async def test_the_refresh_lock_is_entered_once_for_parallel_401s() -> None:
     assert server.refresh_calls == 1
 
 
-async def test_a_refresh_lost_to_another_tab_waits_for_its_pair_instead_of_logging_out() -> None:
-    server = FakeServer()
-    app = open_app(server, settle_time=0.5)
+# When the other tab's pair reaches this tab's storage. The two tests below wait for it with a
+# settle time longer and shorter than this: together they fail a gate that waits a fixed time
+# of its own, whatever that time is, instead of the settle time it was given.
+OTHER_TABS_PAIR_ARRIVES = 0.3
+
+
+async def _lose_the_refresh_to_another_tab(server: FakeServer, app: App) -> Tokens:
+    """The other tab exchanges the refresh token first; its pair is on its way here."""
     spent = app.store.load()
-    # The other tab refreshes first; its pair reaches this tab's storage 0.1 s later.
     body = json.dumps({"refreshToken": spent.refresh})
     answer = await server(Request("POST", REFRESH_PATH, {}, body))
     newer = parse_token_pair(json.loads(answer.body))
-    later(0.1, app.store.save, newer)
+    later(OTHER_TABS_PAIR_ARRIVES, app.store.save, newer)
+    return newer
+
+
+async def test_a_refresh_lost_to_another_tab_waits_for_its_pair_instead_of_logging_out() -> None:
+    server = FakeServer()
+    app = open_app(server, settle_time=OTHER_TABS_PAIR_ARRIVES + 0.7)
+    newer = await _lose_the_refresh_to_another_tab(server, app)
 
     response = await within(app.get())
 
@@ -218,6 +229,19 @@ async def test_a_refresh_lost_to_another_tab_waits_for_its_pair_instead_of_loggi
     assert server.to("/api/resource")[-1].token == newer.access
     assert app.logouts == 0
     assert app.store.load() == newer
+
+
+async def test_a_refused_refresh_waits_no_longer_than_the_settle_time_for_another_pair() -> None:
+    server = FakeServer()
+    app = open_app(server, settle_time=OTHER_TABS_PAIR_ARRIVES - 0.25)
+    await _lose_the_refresh_to_another_tab(server, app)
+
+    with raises(RefreshRejected):
+        await within(app.get())
+
+    assert app.logouts == 1
+    assert server.refresh_calls == 2  # the other tab's, then this tab's refused one
+    assert app.store.load() is None  # logged out before the other tab's pair came
 
 
 async def test_a_refused_refresh_with_no_other_tab_logs_out_once_the_settle_time_is_over() -> None:

@@ -13,6 +13,7 @@ from server_stub.errors import InvalidToken, install_error_handlers
 from server_stub.headers import SecurityHeadersMiddleware
 from server_stub.limits import LoginLimiter
 from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
+from server_stub.oauth import TokenEndpointHeaders, add_oauth_routes
 from server_stub.openapi import BEARER_CHALLENGE, error_responses, refresh_token_links
 from server_stub.passwords import PasswordChecker
 from server_stub.schemas import Credentials, RefreshRequest, TokenResponse
@@ -49,6 +50,7 @@ def create_app(config: Config) -> FastAPI:
         openapi_url="/openapi.json",
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(TokenEndpointHeaders),
             Middleware(NoStoreMiddleware),
             Middleware(BodyLimitMiddleware),
         ],
@@ -120,6 +122,7 @@ def create_app(config: Config) -> FastAPI:
             await asyncio.sleep(config.api_delay)
         return PlainTextResponse(f"protected resources, username: {claims.name}")
 
+    add_oauth_routes(app, sessions, login_limiter)
     add_page_routes(app, config.web_root, config.bench_root)
     return app
 

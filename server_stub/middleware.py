@@ -5,7 +5,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server_stub.errors import error_response
 
-API_PREFIXES = ("/api", "/authorization")
+API_PREFIXES = ("/api", "/authorization", "/oauth")
 MAX_BODY_BYTES = 16 * 1024  # every legitimate body is well under 1 KiB
 
 

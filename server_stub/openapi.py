@@ -6,7 +6,7 @@ so each route declares every status it can answer with; all errors share `ErrorB
 
 from typing import Any
 
-from server_stub.schemas import ErrorBody
+from server_stub.schemas import ErrorBody, OAuthErrorBody, OAuthTokenResponse
 
 _ERROR_CONTENT = {"application/json": {"schema": ErrorBody.model_json_schema()}}
 
@@ -65,8 +65,80 @@ def error_responses(
 
 def refresh_token_links() -> dict[str, Any]:
     """Links from a new token pair to the operations that take its refresh token."""
-    carry = {"refreshToken": "$response.body#/refreshToken"}
+    return _links_for("$response.body#/refreshToken")
+
+
+def _links_for(refresh_token: str) -> dict[str, Any]:
+    """Links to the seed's refresh and logout and to the OAuth 2.0 refresh, with that token."""
+    carry = {"refreshToken": refresh_token}
     return {
         "RefreshWithIt": {"operationId": "refresh", "requestBody": carry},
         "LogOutWithIt": {"operationId": "logOut", "requestBody": carry},
+        "RefreshWithOAuth": {
+            "operationId": "oauthToken",
+            "requestBody": {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        },
+    }
+
+
+_BOUNDED_TEXT = {"type": "string", "minLength": 1, "maxLength": 4096}
+_OAUTH_FORM = {
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+        "username": _BOUNDED_TEXT,
+        "password": _BOUNDED_TEXT,
+        "refresh_token": _BOUNDED_TEXT,
+        "client_id": {**_BOUNDED_TEXT, "pattern": "^[\\x20-\\x7e]+$"},
+        "scope": {"type": "string", "enum": ["resources"]},
+    },
+}
+_NO_CACHE_HEADERS = {
+    name: {"description": "RFC 6749 §5.1.", "required": True, "schema": {"type": "string"}}
+    for name in ("Cache-Control", "Pragma")
+}
+
+
+def oauth_token_openapi() -> dict[str, Any]:
+    """What the schema says of `POST /oauth/token`, as keyword arguments for its route."""
+
+    def answer(why: str, body: type, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+        schema = {"application/json": {"schema": body.model_json_schema()}}
+        return {
+            "description": why,
+            "content": schema,
+            "headers": {**_NO_CACHE_HEADERS, **(headers or {})},
+        }
+
+    unauthorized = {
+        "WWW-Authenticate": {
+            "description": "The scheme the client tried to authenticate with.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    }
+    return {
+        "operation_id": "oauthToken",
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": _OAUTH_FORM}},
+            }
+        },
+        "responses": {
+            200: {
+                **answer("A new token pair (RFC 6749 §5.1).", OAuthTokenResponse),
+                "links": _links_for("$response.body#/refresh_token"),
+            },
+            400: answer("An error of RFC 6749 §5.2.", OAuthErrorBody),
+            401: answer(
+                "invalid_client: this server has no confidential clients.",
+                OAuthErrorBody,
+                unauthorized,
+            ),
+            413: answer(_WHY[413], ErrorBody),
+            429: answer(_WHY[429], OAuthErrorBody, _HEADERS[429]),
+            503: answer(_WHY[503], ErrorBody, _HEADERS[503]),
+        },
     }

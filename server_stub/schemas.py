@@ -38,3 +38,19 @@ class ErrorBody(BaseModel):
 
     error: str
     message: str
+
+
+class OAuthTokenResponse(BaseModel):
+    """A successful answer of ``POST /oauth/token`` (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+
+
+class OAuthErrorBody(BaseModel):
+    """An error answer of ``POST /oauth/token`` (RFC 6749 §5.2)."""
+
+    error: str
+    error_description: str

@@ -1,6 +1,6 @@
 """The start-up baseline: the runtime with nothing of the app, marked ready as the app is."""
 
-from pyscript import document
+import js
 
-document.body.setAttribute("data-ready", "true")
+js.document.body.setAttribute("data-ready", "true")
 print("ready")

@@ -12,7 +12,6 @@ from playwright.sync_api import Error as PlaywrightError
 HERE = Path(__file__).resolve().parent
 HARNESS_JS = (HERE / "harness.js").read_text()
 PYSCRIPT_HOOK_JS = (HERE / "pyscript_hook.js").read_text()
-PYFIRE_PY = (HERE / "pyfire.py").read_text()
 
 RESOURCE = "/api/resources"
 REFRESH = "/authorization/refresh"
@@ -21,7 +20,7 @@ READY = "body[data-ready]"
 # The app's page loads its resource on arrival. Functions, not expressions: Playwright
 # evaluates a string expression with eval, which the page's CSP forbids.
 HOME_LOADED = "() => document.getElementById('data').textContent.startsWith('protected')"
-# The app's page, after a first visit, boots a second Pyodide in a worker to store its
+# The app's Pyodide page, after a first visit, boots a second Pyodide in a worker to store its
 # start-up snapshot (static/pyodide-boot.mjs): one-time work, timed under start-up. True
 # once that is done, or when the page started from a stored snapshot and has none to do.
 STARTUP_DONE = """() => performance.getEntriesByName('pyodide-boot')[0]?.detail === 'snapshot'
@@ -38,14 +37,16 @@ class Contestant:
     key: str
     label: str
     path: str
-    python: bool = False  # the PyScript page: requests are fired through its interpreter
+    python: bool = False  # the app's page: requests are fired through window.refreshGateFire
+    snapshot: bool = False  # stores a start-up snapshot after its first load (Pyodide)
     # On another wire than the app's (axios's XHR adapter): shown, but not a yardstick for
     # recovery time, and run only in the click scenarios, as often as the heavy runs.
     other_wire: bool = False
 
 
 CONTESTANTS = (
-    Contestant("page", "this page", "/", python=True),
+    Contestant("mpy", "this page, MicroPython", "/", python=True),
+    Contestant("pyodide", "this page, Pyodide", "/pyodide", python=True, snapshot=True),
     Contestant("seed", "seed interceptor", "/bench/seed/"),
     # As shipped: axios's XMLHttpRequest adapter, whose parallel GETs Chromium's cache lock
     # sends one by one; 300 of them would take minutes, so it only clicks.
@@ -211,26 +212,20 @@ class Arena:
             stuck=stuck,
         )
 
-    def fire(self, mode: str, n: int) -> float:
-        """Milliseconds for n requests at once through one of bench/pyfire.py's ways."""
+    def fire(self, way: str, n: int) -> float:
+        """Milliseconds for n requests at once one way of the page's window.refreshGateFire."""
         page = self._ready_tab(0)
         answered = page.evaluate(
-            """async ([mode, n]) => {
+            """async ([way, n]) => {
                 const start = performance.now();
-                const ok = await window.__benchFireWith(mode, n);
+                const ok = await window.refreshGateFire(way, n);
                 return [performance.now() - start, ok];
             }""",
-            [mode, n],
+            [way, n],
         )
         if answered[1] != n:
-            raise RuntimeError(f"{mode}: only {answered[1]} of {n} requests got their 200")
+            raise RuntimeError(f"{way}: only {answered[1]} of {n} requests got their 200")
         return answered[0]
-
-    def python_memory(self) -> int | None:
-        """Bytes of the runtime's WebAssembly memory, if this tab runs Python."""
-        return self._tab(0).evaluate(
-            "() => window.__benchPython ? window.__benchPython._module.HEAP8.length : null"
-        )
 
     def _tab(self, index: int) -> Page:
         while len(self.tabs) <= index:
@@ -248,8 +243,7 @@ class Arena:
         if page.url != wanted or self._logged_out(page):
             page.goto(self.contestant.path)
             page.wait_for_selector(READY, state="attached", timeout=60_000)
-            if self.contestant.python:
-                install_fire(page)
+            if self.contestant.snapshot:
                 # A returning visitor's page, which has no snapshot worker running: the
                 # worker would take a core from the first scenario of the first run.
                 page.wait_for_function(STARTUP_DONE, timeout=60_000)
@@ -304,21 +298,3 @@ def click_once(page: Page, fire: int = 0) -> None:
     page.evaluate("fire => window.__bench.arm({ at: 0, clicks: 1, gap: 0, fire })", fire)
     if page.evaluate("() => window.__bench.collect()")["stuck"]:
         raise RuntimeError(f"{page.url}: the click never settled")
-
-
-def install_fire(page: Page) -> None:
-    """Load bench/pyfire.py into the page's interpreter and expose it as window.benchFire."""
-    page.wait_for_function("() => window.__benchPython !== undefined", timeout=10_000)
-    page.evaluate(
-        """source => {
-            const python = window.__benchPython;
-            const namespace = python.globals.get("dict")();
-            python.runPython(source, { globals: namespace });
-            window.__benchFireWith = async (mode, n) => await namespace.get(mode)(n);
-            window.benchFire = async (n) => {
-                const ok = await window.__benchFireWith("fire_app", n);
-                return { ok, failed: n - ok };
-            };
-        }""",
-        PYFIRE_PY,
-    )

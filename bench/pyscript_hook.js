@@ -1,19 +1,70 @@
-// Init script for the PyScript pages only (the app and the bare page): keep the handle of
-// PyScript's interpreter as window.__benchPython, for the benchmark to read the runtime's
-// WebAssembly memory and to fire requests through the app's own code. PyScript offers no
-// other way in from outside: the py:ready event carries no interpreter.
+// Init script for the PyScript pages only (the app on either interpreter, the bare pages):
+// it changes nothing on the page, it only watches.
 //
-// The import waits for DOMContentLoaded, when the page's own module scripts have run core.js:
-// it then gets the same module instance, and the hook is in place long before Python is up.
-// Importing core.js any earlier runs it before the page is parsed: with core.js in the cache,
-// PyScript then finds no config and fetches its default runtime from a CDN.
-document.addEventListener("DOMContentLoaded", () => {
-  import("/static/vendor/pyscript/0.7.31/core.js").then(({ hooks }) => {
-    hooks.main.onReady.add((wrapper) => {
-      window.__benchPython = wrapper.interpreter;
+// - window.__benchPython: the interpreter PyScript's `hooks.main.onReady` hands over, for
+//   the benchmark to ask Python how much it holds (the py:ready event carries none).
+// - window.__benchWasmBytes(): the size of every WebAssembly memory the page instantiated.
+//   Pyodide's module exports HEAP8, MicroPython's does not (reading it aborts: "'HEAP8' was
+//   not exported"), so the memories are kept as WebAssembly hands them out, the same way for
+//   both.
+// - performance marks "bench:..." for the steps of start-up the page itself cannot mark:
+//   the interpreter's WebAssembly compiled and instantiated, PyScript's onReady (interpreter
+//   up, the config's files written; PyScript's own Python and the page's script come next).
+//   With window.__benchImportFirst set (bench/startup.py's breakdown only), onReady imports
+//   PyScript's `pyscript` package, then those modules, each after a mark: what each costs,
+//   in place. The page's script then finds them imported: the same work, in the same order.
+//
+// The import of core.js waits for DOMContentLoaded, when the page's own module scripts have
+// run it: it then gets the same module instance, and the hooks are in place long before
+// Python is up. Importing core.js any earlier runs it before the page is parsed: with core.js
+// in the cache, PyScript then finds no config and fetches its default runtime from a CDN.
+(() => {
+  const memories = [];
+  const keep = (imports, result) => {
+    const instance = result instanceof WebAssembly.Instance ? result : result.instance;
+    const spaces = [instance.exports, ...Object.values(imports || {})];
+    for (const space of spaces) {
+      for (const value of Object.values(space || {})) {
+        if (value instanceof WebAssembly.Memory && !memories.includes(value)) memories.push(value);
+      }
+    }
+    return result;
+  };
+  const watch = (name) => {
+    const original = WebAssembly[name];
+    if (!original) return;
+    WebAssembly[name] = function (source, imports, ...rest) {
+      performance.mark(`bench:wasm-start`);
+      return original.call(this, source, imports, ...rest).then((result) => {
+        performance.mark(`bench:wasm-instantiated`);
+        return keep(imports, result);
+      });
+    };
+  };
+  watch("instantiateStreaming");
+  watch("instantiate");
+  window.__benchWasmBytes = () =>
+    memories.length ? memories.reduce((sum, memory) => sum + memory.buffer.byteLength, 0) : null;
+
+  document.addEventListener("DOMContentLoaded", () => {
+    performance.mark("bench:dom-content-loaded");
+    import("/static/vendor/pyscript/0.7.31/core.js").then(({ hooks }) => {
+      // PyScript calls these at the moment, not as they were when core.js ran (its
+      // onBeforeRun and onAfterRun hooks are not: added now, they are never called).
+      hooks.main.onReady.add((wrapper) => {
+        performance.mark("bench:interpreter-ready");
+        window.__benchPython = wrapper.interpreter;
+        const modules = window.__benchImportFirst;
+        if (modules?.length) {
+          wrapper.run("import pyscript");
+          performance.mark("bench:pyscript-imported");
+          wrapper.run(modules.map((name) => `import ${name}`).join("\n"));
+          performance.mark("bench:imports-done");
+        }
+      });
     });
   });
-});
+})();
 
 // The app shows how many of its requests are still out; the harness waits for zero, as it
 // does with window.benchPending on the JavaScript pages.

@@ -7,26 +7,32 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.contest import CONTESTANTS, SCENARIOS, Run, Scenario
-from bench.startup import ROUNDS, Memory, Startup
+from bench.startup import ROUNDS, STEPS, Memory, Startup
 
 MB = 1024 * 1024
+KB = 1000  # "kB" on the wire, as DevTools counts
 # Repetitions of one ratio differ by a few per cent on an idle machine: a page within this
 # much of the best contestant's recovery ratio is not worse than it.
 RATIO_NOISE = 0.03
 # The JS heap after a forced collection moves by a few kB between two identical rounds.
 HEAP_NOISE = 64 * 1024
-COST_MODES = (
-    ("fire_plain", "runtime's plain fetch"),
-    ("fire_gate", "the refresh gate"),
-    ("fire_app", "the page's own code"),
+# MicroPython's heap in use after a collection is a sawtooth between identical rounds: over 60
+# demo rounds it moved within 120.4-123.3 kB, with no trend. Growth beyond this is kept.
+MPY_HEAP_NOISE = 4 * 1024
+COST_WAYS = (
+    ("plain", "runtime's plain fetch"),
+    ("gate", "the refresh gate"),
+    ("app", "the page's own code"),
 )
-# The columns of the table: the contestants, with the bare PyScript page beside this page.
-COLUMNS = ("page", "bare", *(contestant.key for contestant in CONTESTANTS[1:]))
+APP_PAGES = ("mpy", "pyodide")  # the app's two pages: the ones the targets are for
+BARE_OF = {"mpy": "bare-mpy", "pyodide": "bare"}  # each one's bare PyScript page
+COLUMNS = ("mpy", "pyodide", "bare-mpy", "bare", *(c.key for c in CONTESTANTS[2:]))
 HEADINGS = {
-    "page": "this page",
-    "bare": "bare PyScript",
-    **{contestant.key: contestant.label for contestant in CONTESTANTS[1:]},
+    **{contestant.key: contestant.label for contestant in CONTESTANTS},
+    "bare-mpy": "bare PyScript, MicroPython",
+    "bare": "bare PyScript, Pyodide",
 }
+SHORT = {"mpy": "MicroPython", "pyodide": "Pyodide"}
 
 
 @dataclass
@@ -37,7 +43,11 @@ class Results:
     runs: dict[tuple[str, str], list[Run]] = field(default_factory=dict)
     baselines: dict[tuple[str, tuple], list[Run]] = field(default_factory=dict)
     startup: dict[str, list[Startup]] = field(default_factory=dict)
-    cost: dict[str, list[float]] = field(default_factory=dict)
+    cost: dict[str, list[float]] = field(default_factory=dict)  # "page/way": milliseconds
+    slow: dict[str, list[Startup]] = field(default_factory=dict)  # start-up on the slow link
+    breakdown: dict[str, list[Startup]] = field(default_factory=dict)  # with the import step
+    round_trip_ms: float = 100.0
+    slow_rate_mbit: float = 10.0
 
     def scenario_runs(self, contestant: str, scenario: Scenario) -> list[Run]:
         """The spoilt-token runs of one contestant in one scenario."""
@@ -58,6 +68,10 @@ class Results:
     def save(self, path: Path) -> None:
         """Every measurement as JSON, to draw the report again without measuring."""
         path.parent.mkdir(parents=True, exist_ok=True)
+
+        def pages(got: dict[str, list[Startup]]) -> dict:
+            return {key: [asdict(one) for one in runs] for key, runs in got.items()}
+
         raw = {
             "meta": self.meta,
             "runs": [[*key, [asdict(run) for run in runs]] for key, runs in self.runs.items()],
@@ -65,8 +79,12 @@ class Results:
                 [key, list(action), [asdict(run) for run in runs]]
                 for (key, action), runs in self.baselines.items()
             ],
-            "startup": {key: [asdict(got) for got in runs] for key, runs in self.startup.items()},
+            "startup": pages(self.startup),
+            "slow": pages(self.slow),
+            "breakdown": pages(self.breakdown),
             "cost": self.cost,
+            "round_trip_ms": self.round_trip_ms,
+            "slow_rate_mbit": self.slow_rate_mbit,
         }
         path.write_text(json.dumps(raw, indent=1))
 
@@ -74,6 +92,11 @@ class Results:
     def load(cls, path: Path) -> "Results":
         """What `save` wrote."""
         raw = json.loads(path.read_text())
+
+        def pages(name: str) -> dict[str, list[Startup]]:
+            got = raw.get(name, {})
+            return {key: [Startup.from_dict(one) for one in runs] for key, runs in got.items()}
+
         return cls(
             meta=raw["meta"],
             runs={(c, s): [Run(**run) for run in runs] for c, s, runs in raw["runs"]},
@@ -81,21 +104,32 @@ class Results:
                 (c, tuple(action)): [Run(**run) for run in runs]
                 for c, action, runs in raw["baselines"]
             },
-            startup={
-                k: [Startup.from_dict(got) for got in runs] for k, runs in raw["startup"].items()
-            },
+            startup=pages("startup"),
             cost=raw["cost"],
+            slow=pages("slow"),
+            breakdown=pages("breakdown"),
+            round_trip_ms=raw.get("round_trip_ms", 100.0),
+            slow_rate_mbit=raw.get("slow_rate_mbit", 10.0),
         )
 
 
 @dataclass
 class Row:
-    """One line of the table: a figure for each column, and the target for this page."""
+    """One line of the table: a figure for each column, and the targets for the app's pages."""
 
     section: str
     figure: str
     cells: dict[str, str]
     target: str = ""
+
+    def judge(self, key: str, ok: bool | None) -> None:
+        """Append PASS or MISS (or n/a, for a target with nothing to hold it to) to a cell."""
+        if key in self.cells and self.cells[key] not in ("", "-"):
+            self.cells[key] += f" {'n/a' if ok is None else _verdict(ok)}"
+
+    def aim(self, text: str) -> None:
+        """Add one target to the target column."""
+        self.target = f"{self.target}; {text}" if self.target else text
 
 
 def _spread(values: Sequence[float], fmt: str = "{:g}") -> str:
@@ -111,23 +145,36 @@ def _verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def ideal_401s(scenario: Scenario, round_trip_ms: float) -> int:
+    """The fewest 401s a client can earn: one for each request sent before the first 401
+    could be back (a round trip after the first click); none for a token past its exp."""
+    if scenario.spoil == "expired":
+        return 0
+    if scenario.fire:
+        return scenario.fire * scenario.tabs
+    early = sum(1 for click in range(scenario.clicks) if click * scenario.gap_ms < round_trip_ms)
+    return 3 * early * scenario.tabs
+
+
 def _scenario_rows(results: Results, scenario: Scenario) -> list[Row]:
     runs = {c.key: results.scenario_runs(c.key, scenario) for c in CONTESTANTS}
-    ours = runs["page"]
 
     def figure(name: str, value: Callable[[Run], float], target: str, ok=None) -> Row:
         cells = {key: _spread([value(run) for run in got]) for key, got in runs.items()}
-        if ok is not None and ours:
-            cells["page"] += f" {_verdict(all(ok(run) for run in ours))}"
-        return Row(scenario.label, name, cells, target)
+        row = Row(scenario.label, name, cells, target)
+        for key in APP_PAGES:
+            if ok is not None and runs[key]:
+                row.judge(key, all(ok(run) for run in runs[key]))
+        return row
 
+    ideal = ideal_401s(scenario, results.round_trip_ms)
     rows = [
         figure("refresh calls", lambda r: r.refreshes, "1", lambda r: r.refreshes == 1),
         figure(
             "401s",
             lambda r: r.unauthorized,
-            "0" if scenario.spoil == "expired" else "",
-            (lambda r: r.unauthorized == 0) if scenario.spoil == "expired" else None,
+            f"≤ {ideal}: {_ideal_reason(scenario, results.round_trip_ms)}",
+            lambda r: r.unauthorized <= ideal,
         ),
         figure("requests issued", lambda r: r.issued, ""),
         figure("lost requests", lambda r: r.lost, "0", lambda r: r.lost == 0),
@@ -136,11 +183,21 @@ def _scenario_rows(results: Results, scenario: Scenario) -> list[Row]:
     for key, got in runs.items():
         times = sum(run.logged_out for run in got)
         logged_out[key] = "-" if not got else f"yes ({times} of {len(got)})" if times else "no"
-    if ours:
-        logged_out["page"] += f" {_verdict(not any(run.logged_out for run in ours))}"
-    rows.append(Row(scenario.label, "logged out", logged_out, "no"))
+    row = Row(scenario.label, "logged out", logged_out, "no")
+    for key in APP_PAGES:
+        if runs[key]:
+            row.judge(key, not any(run.logged_out for run in runs[key]))
+    rows.append(row)
     rows.append(_recovery_row(results, scenario))
     return rows
+
+
+def _ideal_reason(scenario: Scenario, round_trip_ms: float) -> str:
+    if scenario.spoil == "expired":
+        return "refreshed before sending"
+    if scenario.fire:
+        return "all sent at once"
+    return f"the requests sent within the first {round_trip_ms:g} ms round trip"
 
 
 def _recovery_row(results: Results, scenario: Scenario) -> Row:
@@ -157,89 +214,186 @@ def _recovery_row(results: Results, scenario: Scenario) -> Row:
             cells[contestant.key] = "logged out" if any(r.logged_out for r in runs) else "stuck"
         else:
             cells[contestant.key] = "-"
-    # The best contestant on the same wire that got it right (one refresh, every answer,
-    # the session kept); the best of any on the same wire, if none did.
-    others = [c.key for c in CONTESTANTS[1:] if ratios[c.key] is not None and not c.other_wire]
-    sound = [
-        key
-        for key in others
-        if all(
-            run.refreshes == 1 and run.lost == 0 and not run.logged_out
-            for run in results.scenario_runs(key, scenario)
-        )
-    ]
-    best = min(sound or others, key=lambda key: ratios[key], default=None)
+    row = Row(scenario.label, "recovery time ÷ valid token", cells)
+    pages = [key for key in APP_PAGES if results.scenario_runs(key, scenario)]
+    best = _yardstick(results, scenario, ratios)
     if best is None:
-        target = "no other contestant on the same wire kept the session"
-        ok = ratios["page"] is not None
+        # No JavaScript client on the same wire recovered at all: no bar to hold it to.
+        row.aim("n/a: no JavaScript client on the same wire kept the session")
     else:
         limit = ratios[best] * (1 + RATIO_NOISE)
-        target = f"≤ {limit:.2f}x ({HEADINGS[best]} {ratios[best]:.2f}x + {RATIO_NOISE:.0%})"
-        ok = ratios["page"] is not None and ratios["page"] <= limit
-    if results.scenario_runs("page", scenario):
-        cells["page"] += f" {_verdict(ok)}"
-    return Row(scenario.label, "recovery time ÷ valid token", cells, target)
+        row.aim(f"≤ {limit:.2f}x ({HEADINGS[best]} {ratios[best]:.2f}x + {RATIO_NOISE:.0%})")
+    for key in pages:
+        row.judge(key, None if best is None else ratios[key] is not None and ratios[key] <= limit)
+    return row
+
+
+def _yardstick(results: Results, scenario: Scenario, ratios: dict) -> str | None:
+    """The best JavaScript client on the same wire that got it right (one refresh, every
+    answer, the session kept); the best of any that finished, if none did.
+
+    The app's other page is not a yardstick: the rule holds the app to the clients people
+    use today, and two pages held to each other could not both pass unless they tie.
+    """
+    others = [
+        c.key
+        for c in CONTESTANTS
+        if not c.python and ratios[c.key] is not None and not c.other_wire
+    ]
+    sound = [
+        other
+        for other in others
+        if all(
+            run.refreshes == 1 and run.lost == 0 and not run.logged_out
+            for run in results.scenario_runs(other, scenario)
+        )
+    ]
+    return min(sound or others, key=lambda other: ratios[other], default=None)
+
+
+Value = Callable[[Startup], float | None]
+
+
+class _Pages:
+    """Start-up measurements of every page, as table rows and medians."""
+
+    def __init__(self, got: dict[str, list[Startup]], section: str) -> None:
+        self.got = got
+        self.section = section
+
+    def values(self, key: str, value: Value) -> list[float]:
+        return [v for run in self.got.get(key, []) if (v := value(run)) is not None]
+
+    def median(self, key: str, value: Value) -> float | None:
+        values = self.values(key, value)
+        return statistics.median(values) if values else None
+
+    def row(self, name: str, value: Value, fmt: str) -> Row:
+        cells = {}
+        for key in COLUMNS:
+            values = self.values(key, value)
+            cells[key] = _spread(values, fmt) if values else "-"
+        return Row(self.section, name, cells)
+
+    def hold(
+        self, row: Row, key: str, value: Value, bar: float | None, text: str, scale: float = 1
+    ) -> None:
+        """Judge `key`'s median against `bar` (≤), and say so in the target column."""
+        mine = self.median(key, value)
+        if mine is None or bar is None:
+            return
+        row.judge(key, mine <= bar)
+        row.aim(f"{SHORT[key]} ≤ {text} = {bar / scale:.{1 if scale == MB else 0}f}")
+
+
+def _cold(s: Startup) -> float:
+    return s.cold_ms
+
+
+def _warm(s: Startup) -> float:
+    return s.warm_ms
+
+
+def _memory(s: Startup) -> float | None:
+    return s.memory
+
+
+def _after_300(s: Startup) -> float | None:
+    # The bare pages run no demo: their memory is the runtime's own, the yardstick.
+    return s.after_300.total if s.after_300 else s.memory
 
 
 def _startup_rows(results: Results) -> list[Row]:
-    section = "start-up and memory"
-    got = results.startup
-
-    def figure(name: str, value: Callable[[Startup], float | None], fmt: str) -> Row:
-        cells = {}
-        for key in COLUMNS:
-            values = [v for run in got.get(key, []) if (v := value(run)) is not None]
-            cells[key] = _spread(values, fmt) if values else "-"
-        return Row(section, name, cells)
-
-    def median(key: str, value: Callable[[Startup], float | None]) -> float | None:
-        values = [v for run in got.get(key, []) if (v := value(run)) is not None]
-        return statistics.median(values) if values else None
-
-    cold = figure("ready, cold (ms)", lambda s: s.cold_ms, "{:.0f}")
-    warm = figure("ready, warm reload (ms)", lambda s: s.warm_ms, "{:.0f}")
-    memory = figure("memory after the demo (MB)", lambda s: s.memory / MB, "{:.1f}")
-    page_cold, page_warm = median("page", lambda s: s.cold_ms), median("page", lambda s: s.warm_ms)
-    bare_cold = median("bare", lambda s: s.cold_ms)
-    page_memory = median("page", lambda s: s.memory)
-    bare_memory = median("bare", lambda s: s.memory)
-    if page_cold and bare_cold:
-        cold.cells["page"] += f" {_verdict(page_cold <= 1.1 * bare_cold)}"
-        cold.target = f"≤ 1.1 x bare = {1.1 * bare_cold:.0f}"
-    if page_cold and page_warm:
-        warm.cells["page"] += f" {_verdict(page_warm <= 0.7 * page_cold)}"
-        warm.target = f"≤ 0.7 x cold = {0.7 * page_cold:.0f}"
-    if page_memory and bare_memory:
-        memory.cells["page"] += f" {_verdict(page_memory <= 1.1 * bare_memory)}"
-        memory.target = f"≤ 1.1 x bare = {1.1 * bare_memory / MB:.1f}"
-    # The bare page runs no demo: its memory is the runtime's own, the yardstick for both.
-    after_300 = figure(
-        "memory after 300 requests at once (MB)",
-        lambda s: (s.after_300.total if s.after_300 else s.memory) / MB,
-        "{:.1f}",
-    )
-    page_300 = median("page", lambda s: s.after_300.total if s.after_300 else None)
-    if page_300 and bare_memory:
-        after_300.cells["page"] += f" {_verdict(page_300 <= 1.1 * bare_memory)}"
-        after_300.target = f"≤ 1.1 x bare = {1.1 * bare_memory / MB:.1f}"
+    pages = _Pages(results.startup, "start-up and memory")
+    cold = pages.row("ready, cold (ms)", _cold, "{:.0f}")
+    seed_cold = pages.median("seed", _cold)
+    pyodide_cold = pages.median("pyodide", _cold)
+    if seed_cold and pyodide_cold:
+        bar = min(2.5 * seed_cold, 0.15 * pyodide_cold)
+        pages.hold(cold, "mpy", _cold, bar, "min(2.5 x seed, 0.15 x Pyodide)")
+    pages.hold(cold, "pyodide", _cold, _times(1.1, pages.median("bare", _cold)), "1.1 x bare")
+    warm = pages.row("ready, warm reload (ms)", _warm, "{:.0f}")
+    pages.hold(warm, "mpy", _warm, _times(2, pages.median("seed", _warm)), "2 x seed")
+    pages.hold(warm, "pyodide", _warm, _times(0.7, pyodide_cold), "0.7 x its cold")
+    wire = pages.row("downloaded, cold, on the wire (kB)", lambda s: s.cold_bytes / KB, "{:.0f}")
+    pages.hold(wire, "mpy", lambda s: s.cold_bytes, 400 * KB, "400 kB", scale=KB)
+    memory = pages.row("memory after the demo (MB)", lambda s: _mb(s.memory), "{:.1f}")
+    after_300 = pages.row("memory after 300 requests at once (MB)", _mb_of(_after_300), "{:.1f}")
+    for key in APP_PAGES:
+        bare = pages.median(BARE_OF[key], _memory)
+        text = f"1.1 x {HEADINGS[BARE_OF[key]]}"
+        pages.hold(memory, key, _memory, _times(1.1, bare), text, scale=MB)
+        pages.hold(
+            after_300,
+            key,
+            lambda s: s.after_300.total if s.after_300 else None,
+            _times(1.1, bare),
+            text,
+            scale=MB,
+        )
     return [
         cold,
-        figure("... PyScript's py:ready, cold (ms)", lambda s: s.python_ready_ms, "{:.0f}"),
+        pages.row("... PyScript's py:ready, cold (ms)", lambda s: s.python_ready_ms, "{:.0f}"),
         warm,
-        figure(
-            "... start-up snapshot stored, after cold ready (ms)", lambda s: s.snapshot_ms, "{:.0f}"
-        ),
-        figure("downloaded, cold (kB)", lambda s: s.cold_bytes / 1000, "{:.0f}"),
-        figure("downloaded, warm (kB)", lambda s: s.warm_bytes / 1000, "{:.0f}"),
+        *_snapshot_and_bytes(pages, wire),
         memory,
-        figure("... JS heap (MB)", lambda s: s.js_heap / MB, "{:.1f}"),
-        figure("... WebAssembly memory (MB)", lambda s: (s.wasm or 0) / MB, "{:.1f}"),
+        pages.row("... JS heap (MB)", lambda s: _mb(s.js_heap), "{:.1f}"),
+        pages.row("... WebAssembly memory (MB)", lambda s: _mb(s.wasm), "{:.1f}"),
+        pages.row(
+            "... MicroPython heap in use, gc.mem_alloc (kB)",
+            lambda s: _kb_of(s.python_heap),
+            "{:.0f}",
+        ),
         after_300,
-        *_growth_rows(figure, median),
+        *_growth_rows(pages),
     ]
 
 
-def _growth(value: Callable[[Memory], int | None]) -> Callable[[Startup], float | None]:
+def _times(factor: float, value: float | None) -> float | None:
+    return None if value is None else factor * value
+
+
+def _mb(value: float | None) -> float | None:
+    return None if value is None else value / MB
+
+
+def _mb_of(value: Value) -> Value:
+    return lambda s: _mb(value(s))
+
+
+def _kb_of(value: float | None) -> float | None:
+    return None if value is None else value / KB
+
+
+def _slow_rows(results: Results, rate: str) -> list[Row]:
+    pages = _Pages(results.slow, f"start-up on a slow link ({rate})")
+    cold = pages.row("ready, cold (ms)", _cold, "{:.0f}")
+    warm = pages.row("ready, warm reload (ms)", _warm, "{:.0f}")
+    seed_cold, seed_warm = pages.median("seed", _cold), pages.median("seed", _warm)
+    pages.hold(cold, "mpy", _cold, _times(2.5, seed_cold), "2.5 x seed")
+    pages.hold(warm, "mpy", _warm, _times(2.5, seed_warm), "2.5 x seed")
+    wire = pages.row("downloaded, cold, on the wire (kB)", lambda s: s.cold_bytes / KB, "{:.0f}")
+    decoded = pages.median("pyodide", lambda s: s.cold_decoded)
+    # The runtime goes compressed: Pyodide's 9.6 MB .wasm is 2.7 MB as brotli.
+    pages.hold(
+        wire, "pyodide", lambda s: s.cold_bytes, _times(0.5, decoded), "0.5 x decoded", scale=KB
+    )
+    return [cold, warm, *_snapshot_and_bytes(pages, wire)]
+
+
+def _snapshot_and_bytes(pages: _Pages, wire: Row) -> list[Row]:
+    """When the snapshot was stored, then the bytes: cold on the wire, decoded, warm."""
+    return [
+        pages.row(
+            "... start-up snapshot stored, after cold ready (ms)", lambda s: s.snapshot_ms, "{:.0f}"
+        ),
+        wire,
+        pages.row("... decoded (kB)", lambda s: _kb_of(s.cold_decoded), "{:.0f}"),
+        pages.row("downloaded, warm, on the wire (kB)", lambda s: s.warm_bytes / KB, "{:.0f}"),
+    ]
+
+
+def _growth(value: Callable[[Memory], int | None]) -> Value:
     """From the first of the demo rounds after the 300 requests to the last."""
 
     def grown(got: Startup) -> float | None:
@@ -251,48 +405,73 @@ def _growth(value: Callable[[Memory], int | None]) -> Callable[[Startup], float 
     return grown
 
 
-def _growth_rows(figure: Callable[..., Row], median: Callable[..., float | None]) -> list[Row]:
+def _growth_rows(pages: _Pages) -> list[Row]:
     """Memory kept over the further demo rounds: nothing a request leaves behind may stay."""
     requests = 3 * (ROUNDS - 1)  # made between the first round's measurement and the last
-    heap = figure(
+    heap = pages.row(
         f"growth over {ROUNDS} more demo rounds: JS heap (kB)",
-        lambda s: _kb(_growth(lambda m: m.js_heap)(s)),
+        lambda s: _kb_of(_growth(lambda m: m.js_heap)(s)),
         "{:+.0f}",
     )
-    wasm = figure(
-        "... WebAssembly memory (kB)", lambda s: _kb(_growth(lambda m: m.wasm)(s)), "{:+.0f}"
+    wasm = pages.row(
+        "... WebAssembly memory (kB)", lambda s: _kb_of(_growth(lambda m: m.wasm)(s)), "{:+.0f}"
     )
-    objects = figure("... objects Python keeps", _growth(lambda m: m.python_objects), "{:+.0f}")
-    grown = median("page", _growth(lambda m: m.python_objects))
+    objects = pages.row(
+        "... objects Python keeps (Pyodide: gc.get_objects)",
+        _growth(lambda m: m.python_objects),
+        "{:+.0f}",
+    )
+    mpy_heap = pages.row(
+        "... MicroPython heap in use (B, gc.mem_alloc)",
+        _growth(lambda m: m.python_heap),
+        "{:+.0f}",
+    )
+    for key in APP_PAGES:
+        grown = pages.median(key, _growth(lambda m: m.js_heap))
+        if grown is not None:
+            heap.judge(key, grown < HEAP_NOISE)
+        grown = pages.median(key, _growth(lambda m: m.wasm))
+        if grown is not None:
+            wasm.judge(key, grown <= 0)
+    heap.aim(f"< {HEAP_NOISE // 1024} kB")
+    wasm.aim("+0")
+    grown = pages.median("pyodide", _growth(lambda m: m.python_objects))
     if grown is not None:
-        objects.cells["page"] += f" {_verdict(grown < requests)}"
-        objects.target = f"< {requests}: under one object a request"
-    heap_grown = median("page", _growth(lambda m: m.js_heap))
-    if heap_grown is not None:
-        heap.cells["page"] += f" {_verdict(heap_grown < HEAP_NOISE)}"
-        heap.target = f"< {HEAP_NOISE // 1024} kB"
-    return [heap, wasm, objects]
-
-
-def _kb(value: float | None) -> float | None:
-    return None if value is None else value / 1024
+        objects.judge("pyodide", grown < requests)
+        objects.aim(f"Pyodide < {requests}: under one object a request")
+    grown = pages.median("mpy", _growth(lambda m: m.python_heap))
+    if grown is not None:
+        mpy_heap.judge("mpy", grown < MPY_HEAP_NOISE)
+        mpy_heap.aim(f"MicroPython < {MPY_HEAP_NOISE}: its sawtooth between identical rounds")
+    return [heap, wasm, objects, mpy_heap]
 
 
 def _cost_rows(results: Results) -> list[Row]:
     section = "300 requests at once, valid token"
-    plain = results.cost.get("fire_plain", [])
+
+    def times(key: str, way: str) -> list[float]:
+        return results.cost.get(f"{key}/{way}", [])
+
     rows = []
-    for mode, label in COST_MODES:
-        times = results.cost.get(mode, [])
-        cell = _spread(times, "{:.0f}")
-        target = ""
-        if mode != "fire_plain" and times and plain:
-            ratio = statistics.median(times) / statistics.median(plain)
-            cell += f" = {ratio:.2f}x plain"
-            if mode == "fire_gate":
-                cell += f" {_verdict(ratio <= 1.05)}"
-                target = "≤ 1.05 x plain"
-        rows.append(Row(section, f"through {label} (ms)", {"page": cell}, target))
+    for way, label in COST_WAYS:
+        row = Row(section, f"through {label} (ms)", {})
+        for key in APP_PAGES:
+            got, plain = times(key, way), times(key, "plain")
+            if not got:
+                continue
+            row.cells[key] = _spread(got, "{:.0f}")
+            if way != "plain" and plain:
+                ratio = statistics.median(got) / statistics.median(plain)
+                row.cells[key] += f" = {ratio:.2f}x plain"
+                if way == "gate":
+                    row.judge(key, ratio <= 1.05)
+        if way == "gate":
+            row.aim("≤ 1.05 x plain")
+        if way == "app" and times("mpy", way) and times("pyodide", way):
+            bar = 1.05 * statistics.median(times("pyodide", way))
+            row.judge("mpy", statistics.median(times("mpy", way)) <= bar)
+            row.aim(f"MicroPython ≤ 1.05 x Pyodide = {bar:.0f}")
+        rows.append(row)
     return rows
 
 
@@ -309,6 +488,9 @@ def table_rows(results: Results) -> list[Row]:
     rows = [row for scenario in measured for row in _scenario_rows(results, scenario)]
     if results.startup:
         rows += _startup_rows(results)
+    if results.slow:
+        link = f"{results.slow_rate_mbit:g} Mbit/s, {results.round_trip_ms:g} ms round trip"
+        rows += _slow_rows(results, link)
     if results.cost:
         rows += _cost_rows(results)
     return rows
@@ -316,7 +498,7 @@ def table_rows(results: Results) -> list[Row]:
 
 def markdown_table(rows: Sequence[Row]) -> str:
     """The table as GitHub markdown; the section is written once, on its first row."""
-    header = ["scenario", "figure", *(HEADINGS[key] for key in COLUMNS), "target (this page)"]
+    header = ["scenario", "figure", *(HEADINGS[key] for key in COLUMNS), "targets (the app)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     previous = None
     for row in rows:
@@ -327,16 +509,62 @@ def markdown_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def breakdown_table(results: Results) -> str:
+    """Where start-up goes: each step's median, in ms since navigation start, cold and warm.
+
+    The MicroPython page from the breakdown runs (its modules imported first, between two
+    marks); the bare MicroPython page and the Pyodide page from the start-up runs.
+    """
+    sources = [
+        ("this page, MicroPython", results.breakdown.get("mpy", [])),
+        ("bare PyScript, MicroPython", results.startup.get("bare-mpy", [])),
+        ("this page, Pyodide", results.startup.get("pyodide", [])),
+    ]
+    sources = [(name, runs) for name, runs in sources if runs]
+    if not sources:
+        return ""
+    header = ["step", "what it is"]
+    for name, _ in sources:
+        header += [f"{name}, cold", "warm"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for step, meaning in STEPS:
+        cells = []
+        for _, runs in sources:
+            for which in ("cold_steps", "warm_steps"):
+                values = [getattr(run, which)[step] for run in runs if step in getattr(run, which)]
+                cells.append(f"{statistics.median(values):.0f}" if values else "-")
+        if any(cell != "-" for cell in cells):
+            lines.append("| " + " | ".join([step, meaning, *cells]) + " |")
+    return "\n".join(lines)
+
+
 def misses(rows: Sequence[Row]) -> list[str]:
-    """The figures where this page misses its target."""
-    return [f"{row.section}: {row.figure}" for row in rows if "MISS" in row.cells.get("page", "")]
+    """The figures where one of the app's pages misses its target."""
+    return [
+        f"{row.section}: {row.figure} ({HEADINGS[key]})"
+        for row in rows
+        for key in APP_PAGES
+        if "MISS" in row.cells.get(key, "")
+    ]
 
 
 def write_markdown(results: Results, rows: Sequence[Row], path: Path, chart: Path) -> str:
-    """results.md: what ran where, the table, the misses; returns the text."""
+    """results.md: what ran where, the tables, the misses; returns the text."""
     meta = "\n".join(f"- {key}: {value}" for key, value in results.meta.items())
     missed = misses(rows)
     missed_text = "\n".join(f"- {miss}" for miss in missed) or "- none"
+    steps = breakdown_table(results)
+    steps_text = (
+        f"""
+## Where start-up goes
+
+Each step's median, in ms since navigation start (bench/README.md says how each is taken).
+
+{steps}
+"""
+        if steps
+        else ""
+    )
     text = f"""# `make bench` results
 
 {meta}
@@ -346,12 +574,13 @@ Every scenario runs once more with a valid token, the same clicks: the baseline 
 recovery time is divided by. "Requests issued" counts what the page set out to send: a
 click on a disabled button sends nothing. "Lost" is issued requests that never got a 200.
 Memory is the JS heap (Chromium's Runtime.getHeapUsage after a forced GC) plus, for the
-PyScript pages, the runtime's WebAssembly memory (`HEAP8.length` of the interpreter that
-PyScript's `hooks.main.onReady` hands over).
+PyScript pages, every WebAssembly memory the page instantiated (bench/pyscript_hook.js).
+Verdicts (PASS, MISS, n/a) are given for the app's two pages; the targets column says
+what each is held to.
 
 {markdown_table(rows)}
-
-Where this page misses a target:
+{steps_text}
+Where the app's pages miss a target:
 
 {missed_text}
 
@@ -432,12 +661,16 @@ def _startup_panels(results: Results, axes) -> None:
         axis.set_xticks(list(positions), labels, rotation=20, fontsize=8)
         axis.set_title(title)
         axis.legend(fontsize=8)
+        if title != panels[-1][0]:
+            axis.set_yscale("log")  # the JavaScript pages and Pyodide are 20 times apart
     axis = axes[3]
-    modes = [(mode, label) for mode, label in COST_MODES if results.cost.get(mode)]
-    axis.bar(
-        [label for _, label in modes],
-        [statistics.median(results.cost[mode]) for mode, _ in modes],
-        color=["C7", "C0", "C1"][: len(modes)],
-    )
+    keys = [
+        key for key in APP_PAGES if any(results.cost.get(f"{key}/{way}") for way, _ in COST_WAYS)
+    ]
+    for index, (way, label) in enumerate(COST_WAYS):
+        heights = [statistics.median(results.cost.get(f"{key}/{way}") or [0]) for key in keys]
+        offsets = [position + (index - 1) * 0.25 for position in range(len(keys))]
+        axis.bar(offsets, heights, 0.25, label=label, color=["C7", "C0", "C1"][index])
+    axis.set_xticks(list(range(len(keys))), [HEADINGS[key] for key in keys], fontsize=8)
     axis.set_title("300 requests at once, valid token (ms)")
-    axis.tick_params(axis="x", labelsize=8)
+    axis.legend(fontsize=8)

@@ -1,12 +1,13 @@
 """`make bench`: this page side by side with the JavaScript clients people use today.
 
 One run starts the server (with --bench, so it also serves bench/contestants/), a second
-server on the same database whose access tokens live 2 s (to mint expired tokens), and the
-delay line of bench/proxy.py in front of the first; Chromium talks to the delay line only.
-It prints one table and writes it, with the machine and versions, to bench/results.md,
-and the same figures as a chart to bench/results.png.
+server on the same database whose access tokens live 2 s (to mint expired tokens), and two
+delay lines of bench/proxy.py in front of the first: one with no rate limit, one a slow
+link (10 Mbit/s); Chromium talks to the delay lines only. It prints the tables and writes
+them, with the machine and versions, to bench/results.md, and the same figures as a chart
+to bench/results.png.
 
-    python -m bench.run [--quick] [--reps N] [--delay-ms MS]
+    python -m bench.run [--quick] [--reps N] [--delay-ms MS] [--only NAMES]
 """
 
 import argparse
@@ -38,7 +39,7 @@ from bench.contest import (
     Spoil,
     TokenPair,
 )
-from bench.report import COST_MODES, Results, draw_chart, markdown_table, misses, table_rows
+from bench.report import COST_WAYS, Results, draw_chart, markdown_table, misses, table_rows
 from bench.report import write_markdown as write_results
 from tests.e2e.conftest import CHROMIUM_ARGS  # the end-to-end tests' Chromium, flag for flag
 from tests.server.support import (
@@ -54,18 +55,20 @@ BENCH = REPO_ROOT / "bench"
 SHORT_TTL = 2
 SERVER_LEEWAY = 5  # seconds past `exp` the server still accepts a token (server_stub/tokens.py)
 FIRE = 300
-PARTS = ("scenarios", "cost", "startup")
+PARTS = ("scenarios", "cost", "startup", "slow", "breakdown")
+SLOW_RATE_MBIT = 10.0
 
 
 class Stack:
-    """The two servers and the delay line, for the length of a `with` block."""
+    """The two servers and the two delay lines, for the length of a `with` block."""
 
     def __init__(self, base: Path, delay_ms: float) -> None:
         self.base = base
         self.delay_ms = delay_ms
         self.servers: list[ServerProcess] = []
-        self.proxy: subprocess.Popen[bytes] | None = None
-        self.origin = ""
+        self.proxies: list[subprocess.Popen[bytes]] = []
+        self.origin = ""  # the delay line with no rate limit
+        self.slow_origin = ""  # the slow link: the same delay, SLOW_RATE_MBIT each way
 
     def __enter__(self) -> "Stack":
         try:
@@ -82,30 +85,37 @@ class Stack:
         self.servers.append(
             launch_server(db, self.base / "short.log", "--access-ttl", str(SHORT_TTL))
         )
+        self.origin = self._delay_line("proxy.log")
+        self.slow_origin = self._delay_line("slow-proxy.log", "--rate-mbit", str(SLOW_RATE_MBIT))
+
+    def _delay_line(self, log: str, *options: str) -> str:
         port = free_port()
-        self.proxy = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.proxy",
-                "--port",
-                str(port),
-                "--upstream",
-                f"127.0.0.1:{self.servers[0].port}",
-                "--delay-ms",
-                str(self.delay_ms),
-            ],
-            cwd=REPO_ROOT,
-            stdout=self.base.joinpath("proxy.log").open("wb"),
-            stderr=subprocess.STDOUT,
+        self.proxies.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.proxy",
+                    "--port",
+                    str(port),
+                    "--upstream",
+                    f"127.0.0.1:{self.servers[0].port}",
+                    "--delay-ms",
+                    str(self.delay_ms),
+                    *options,
+                ],
+                cwd=REPO_ROOT,
+                stdout=self.base.joinpath(log).open("wb"),
+                stderr=subprocess.STDOUT,
+            )
         )
         _wait_for_port(port)
-        self.origin = f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{port}"
 
     def __exit__(self, *_: object) -> None:
-        if self.proxy is not None:
-            self.proxy.terminate()
-            self.proxy.wait(timeout=10)
+        for proxy in self.proxies:
+            proxy.terminate()
+            proxy.wait(timeout=10)
         for server in self.servers:
             server.stop()
 
@@ -167,17 +177,22 @@ class Selection:
     contestants: tuple[Contestant, ...] = CONTESTANTS
     scenarios: tuple[Scenario, ...] = SCENARIOS
     parts: tuple[str, ...] = PARTS
+    pages: tuple[startup.StartupPage, ...] = startup.PAGES  # start-up, slow link
 
     @classmethod
     def of(cls, names: Sequence[str]) -> "Selection":
-        """Keep the named contestants, scenarios and parts; a kind not named is kept whole."""
-        known = {c.key for c in CONTESTANTS} | {s.key for s in SCENARIOS} | set(PARTS)
+        """Keep the named contestants (or start-up pages), scenarios and parts; a kind not
+        named is kept whole."""
+        keys = {c.key for c in CONTESTANTS} | {page.key for page in startup.PAGES}
+        known = keys | {s.key for s in SCENARIOS} | set(PARTS)
         if unknown := set(names) - known:
             raise SystemExit(f"--only: unknown {', '.join(sorted(unknown))}; known: {known}")
-        contestants = tuple(c for c in CONTESTANTS if c.key in names)
+        named = keys & set(names)
+        contestants = tuple(c for c in CONTESTANTS if c.key in names or not named)
+        pages = tuple(page for page in startup.PAGES if page.key in names or not named)
         scenarios = tuple(s for s in SCENARIOS if s.key in names)
         parts = tuple(part for part in PARTS if part in names)
-        return cls(contestants or CONTESTANTS, scenarios or SCENARIOS, parts or PARTS)
+        return cls(contestants, scenarios or SCENARIOS, parts or PARTS, pages)
 
 
 def run_scenarios(
@@ -231,36 +246,68 @@ def _one(
     return run
 
 
-def run_cost(browser: Browser, stack: Stack, results: Results, reps: int) -> None:
-    """300 requests with a valid token: plain fetch, the bare gate, the page's code."""
-    arena = Arena(browser, stack.origin, CONTESTANTS[0])
-    modes = [mode for mode, _ in COST_MODES]
-    try:
-        for rep in range(reps):
-            # A different order each time, so that none of the three always goes first.
-            for mode in modes[rep % len(modes) :] + modes[: rep % len(modes)]:
-                pair = stack.log_in()
-                arena.put_tokens(pair.access, pair.refresh)
-                ms = arena.fire(mode, FIRE)
-                results.cost.setdefault(mode, []).append(ms)
-                print(f"  {rep + 1}. cost {mode:12} {ms:.0f} ms", flush=True)
-    finally:
-        arena.close()
+def run_cost(
+    browser: Browser, stack: Stack, results: Results, selection: Selection, reps: int
+) -> None:
+    """300 requests with a valid token in each app page: plain fetch, a bare gate, the page."""
+    ways = [way for way, _ in COST_WAYS]
+    for contestant in (c for c in selection.contestants if c.python):
+        arena = Arena(browser, stack.origin, contestant)
+        try:
+            for rep in range(reps):
+                # A different order each time, so that none of the three always goes first.
+                for way in ways[rep % len(ways) :] + ways[: rep % len(ways)]:
+                    pair = stack.log_in()
+                    arena.put_tokens(pair.access, pair.refresh)
+                    ms = arena.fire(way, FIRE)
+                    results.cost.setdefault(f"{contestant.key}/{way}", []).append(ms)
+                    print(f"  {rep + 1}. cost {contestant.key:8} {way:6} {ms:.0f} ms", flush=True)
+        finally:
+            arena.close()
 
 
 def run_startup(
-    playwright: Playwright, launch: dict, stack: Stack, results: Results, reps: int
+    playwright: Playwright,
+    launch: dict,
+    stack: Stack,
+    results: Results,
+    selection: Selection,
+    reps: int,
 ) -> None:
-    """Cold and warm start-up, bytes and memory of each page, `reps` times."""
-    for rep in range(reps):
-        for page in startup.PAGES:
-            got = startup.measure(playwright, launch, stack.origin, page, stack.log_in())
-            results.startup.setdefault(page.key, []).append(got)
-            print(
-                f"  {rep + 1}. start-up {page.key:6} cold {got.cold_ms:.0f} ms "
-                f"warm {got.warm_ms:.0f} ms, {got.cold_bytes / 1e6:.1f} MB cold",
-                flush=True,
-            )
+    """Start-up of each page, `reps` times: on the plain delay line with bytes and memory,
+    on the slow link (cold and warm only), and the MicroPython page's breakdown."""
+    passes = [
+        ("startup", results.startup, stack.origin, {}, selection.pages),
+        ("slow", results.slow, stack.slow_origin, {"full": False}, selection.pages),
+        (
+            "breakdown",
+            results.breakdown,
+            stack.origin,
+            {"full": False, "import_first": True},
+            [page for page in selection.pages if page.key == "mpy"],
+        ),
+    ]
+    for part, into, origin, options, pages in passes:
+        if part not in selection.parts or not pages:
+            continue
+        print(f"{part}: a new Chromium profile each, through {origin}", flush=True)
+        for rep in range(reps):
+            for page in pages:
+                got = startup.measure(playwright, launch, origin, page, stack.log_in(), **options)
+                into.setdefault(page.key, []).append(got)
+                print(
+                    f"  {rep + 1}. {part} {page.key:8} cold {got.cold_ms:.0f} ms "
+                    f"warm {got.warm_ms:.0f} ms, {got.cold_bytes / 1e3:.0f} kB cold",
+                    flush=True,
+                )
+
+
+def _load_average(when: str) -> str:
+    """The machine's load over the last minute: other work slows every figure alike."""
+    try:
+        return f"{os.getloadavg()[0]:.1f} {when} (1-minute load average)"
+    except OSError:
+        return f"? {when}"
 
 
 def _package_version(folder: Path) -> str:
@@ -307,12 +354,14 @@ def _commit() -> str:
 def machine_and_versions(browser_version: str, args: argparse.Namespace, reps: str) -> dict:
     """What the results.md header says about where and with what the run happened."""
     modules = REPO_ROOT / "node_modules"
+    micropython = modules / "@micropython" / "micropython-webassembly-pyscript"
     bench_modules = BENCH / "node_modules"
     return {
         "run": f"make bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}",
         "machine": f"{_cpu()}, {os.cpu_count()} CPUs, {_memory_gb()} RAM, {platform.platform()}",
         "browser": f"Chromium {browser_version} (headless, {' '.join(CHROMIUM_ARGS)})",
         "runtime": (
+            f"MicroPython {_package_version(micropython)}, "
             f"Pyodide {_package_version(modules / 'pyodide')}, "
             f"PyScript {_package_version(modules / '@pyscript' / 'core')}, "
             f"Python {platform.python_version()} (server and harness)"
@@ -323,7 +372,8 @@ def machine_and_versions(browser_version: str, args: argparse.Namespace, reps: s
         ),
         "network": (
             f"bench/proxy.py delay line on loopback, {args.delay_ms:g} ms each way "
-            f"({2 * args.delay_ms:g} ms a round trip), no bandwidth limit, HTTP/1.1"
+            f"({2 * args.delay_ms:g} ms a round trip), no bandwidth limit, HTTP/1.1; the slow "
+            f"link: the same delay and {SLOW_RATE_MBIT:g} Mbit/s each way"
         ),
         "repetitions": reps,
     }
@@ -380,15 +430,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         browser = playwright.chromium.launch(**launch)
         counts = f"{reps} (300-request runs and start-up: {heavy_reps})"
         results = Results(machine_and_versions(browser.version, args, counts))
+        results.meta["load"] = _load_average("at the start")
+        results.round_trip_ms = 2 * args.delay_ms
+        results.slow_rate_mbit = SLOW_RATE_MBIT
         print(f"through {stack.origin} ({args.delay_ms:g} ms each way)", flush=True)
         if "scenarios" in selection.parts:
             run_scenarios(browser, stack, results, selection, (reps, heavy_reps))
         if "cost" in selection.parts:
-            run_cost(browser, stack, results, heavy_reps)
+            run_cost(browser, stack, results, selection, heavy_reps)
         browser.close()
-        if "startup" in selection.parts:
-            print("start-up, bytes and memory (a new Chromium profile each)", flush=True)
-            run_startup(playwright, launch, stack, results, heavy_reps)
+        run_startup(playwright, launch, stack, results, selection, heavy_reps)
+    results.meta["load"] += "; " + _load_average("at the end")
     results.meta["duration"] = f"{time.monotonic() - started:.0f} s"
     results.save(BENCH / "out" / "results.json")
     report(results, args.out)
@@ -405,7 +457,7 @@ def report(results: Results, out: Path) -> None:
     print(markdown_table(rows))
     print()
     missed = misses(rows)
-    print("This page misses:" if missed else "This page meets every target measured.")
+    print("The app's pages miss:" if missed else "The app's pages meet every target measured.")
     for miss in missed:
         print(f"  - {miss}")
     print(f"\nwritten: {out / 'results.md'}, {chart} ({results.meta.get('duration', '?')})")

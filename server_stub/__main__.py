@@ -8,6 +8,7 @@ import uvicorn
 
 from server_stub.app import create_app
 from server_stub.config import Config
+from server_stub.origins import parse_origin
 
 
 def _positive_int(text: str) -> int:
@@ -15,6 +16,13 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be a positive number of seconds")
     return value
+
+
+def _origin(text: str) -> str:
+    try:
+        return parse_origin(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _non_negative_float(text: str) -> float:
@@ -84,6 +92,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="folder holding index.html, pyscript.toml, app/ and static/ (default: the repository)",
     )
     parser.add_argument(
+        "--cors-origin",
+        type=_origin,
+        metavar="ORIGIN",
+        help="let a page on ORIGIN (scheme://host[:port]) call /oauth/token from the "
+        "browser, with CORS; without it, only pages of this server's own origin can",
+    )
+    parser.add_argument(
         "--bench",
         action="store_true",
         help="also serve the benchmark's pages under /bench/ (see `make bench`; off by default)",
@@ -102,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         reuse_grace=args.reuse_grace,
         api_delay=args.api_delay,
         bench_root=args.web_root / "bench" if args.bench else None,
+        cors_origin=args.cors_origin,
     )
     app = create_app(config)
     print(f"serving on http://{args.host}:{args.port}", flush=True)

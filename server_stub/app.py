@@ -9,12 +9,14 @@ from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server_stub.config import Config
+from server_stub.cors import CorsMiddleware
 from server_stub.errors import InvalidToken, install_error_handlers
 from server_stub.headers import SecurityHeadersMiddleware
 from server_stub.limits import LoginLimiter
 from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
-from server_stub.oauth import TokenEndpointHeaders, add_oauth_routes
+from server_stub.oauth import TOKEN_PATH, TokenEndpointHeaders, add_oauth_routes
 from server_stub.openapi import BEARER_CHALLENGE, error_responses, refresh_token_links
+from server_stub.origins import parse_origin, token_origins
 from server_stub.passwords import PasswordChecker
 from server_stub.schemas import Credentials, RefreshRequest, TokenResponse
 from server_stub.secret import load_signing_secret
@@ -42,6 +44,7 @@ def create_app(config: Config) -> FastAPI:
         config.clock, attempts=config.login_attempts, window=config.login_window
     )
 
+    cors_origin = parse_origin(config.cors_origin) if config.cors_origin else None
     # The schema is served (the fuzz tests read it); the interactive docs stay off.
     app = FastAPI(
         title="server_stub",
@@ -49,7 +52,9 @@ def create_app(config: Config) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
         middleware=[
-            Middleware(SecurityHeadersMiddleware),
+            # The page may connect to the token endpoint its settings name elsewhere.
+            Middleware(SecurityHeadersMiddleware, token_origins=token_origins(config.web_root)),
+            Middleware(CorsMiddleware, origin=cors_origin, paths=[TOKEN_PATH]),
             Middleware(TokenEndpointHeaders),
             Middleware(NoStoreMiddleware),
             Middleware(BodyLimitMiddleware),

@@ -30,6 +30,9 @@ class Config:
     # `make bench` only: serve bench/contestants/ under /bench/ and bench/vendor/ (its
     # copied npm libraries) under /bench/vendor/. None, the default, serves neither.
     bench_root: Path | None = None
+    # The origin of a page elsewhere that may call /oauth/token (CORS, server_stub/cors.py),
+    # as server_stub/origins.py's parse_origin writes it. None: only pages of this origin.
+    cors_origin: str | None = None
     issuer: str = "pyscript-refresh-gate"
     audience: str = "pyscript-refresh-gate-api"
     seed_user: str = "andreyka26_"

@@ -1,22 +1,26 @@
-"""POST /oauth/token, RFC 6749's token endpoint: both grants, every error, form limits.
+"""POST /oauth/token, RFC 6749's token endpoint: both grants, every error, CORS and the CSP.
 
 It shares users, sessions, rotation, reuse detection and login limits with the seed's
 endpoints, so a token issued by one is refreshed by the other.
 """
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from server_stub.__main__ import parse_args
 from server_stub.config import Config
+from server_stub.headers import CONTENT_SECURITY_POLICY
 
 from .support import SEED_PASSWORD, SEED_USER, FakeClock
 
 TOKEN = "/oauth/token"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PASSWORD_GRANT = {"grant_type": "password", "username": SEED_USER, "password": SEED_PASSWORD}
+PAGE_ORIGIN = "http://page.example:8080"
 DATA = f"protected resources, username: {SEED_USER}"
 
 
@@ -342,3 +346,183 @@ def test_the_schema_describes_the_token_endpoint(shared_client: TestClient) -> N
     form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     assert form["properties"]["grant_type"]["enum"] == ["password", "refresh_token"]
     assert {"200", "400", "401", "413", "429", "503"} <= set(operation["responses"])
+
+
+# --- CORS for the one allowed origin -----------------------------------------------------
+
+
+@pytest.fixture
+def cors_client(make_client: Callable[..., TestClient]) -> TestClient:
+    """An app started with --cors-origin PAGE_ORIGIN."""
+    return make_client(cors_origin=PAGE_ORIGIN)
+
+
+def _from(origin: str) -> dict[str, str]:
+    return {"Origin": origin}
+
+
+def test_the_allowed_origin_may_read_every_answer_without_credentials(
+    cors_client: TestClient,
+) -> None:
+    success = cors_client.post(TOKEN, data=PASSWORD_GRANT, headers=_from(PAGE_ORIGIN))
+    refused = cors_client.post(
+        TOKEN,
+        data={"grant_type": "refresh_token", "refresh_token": "x"},
+        headers=_from(PAGE_ORIGIN),
+    )
+    too_large = cors_client.post(TOKEN, content=b"x" * 20_000, headers=_from(PAGE_ORIGIN))
+
+    for response in (success, refused, too_large):
+        assert response.headers["access-control-allow-origin"] == PAGE_ORIGIN
+        assert "access-control-allow-credentials" not in response.headers
+        assert "Origin" in response.headers["vary"]
+    assert "Retry-After" in success.headers["access-control-expose-headers"]
+    assert [success.status_code, refused.status_code, too_large.status_code] == [200, 400, 413]
+
+
+def test_the_allowed_origins_preflight_is_answered_for_post(cors_client: TestClient) -> None:
+    response = cors_client.options(
+        TOKEN,
+        headers={
+            **_from(PAGE_ORIGIN),
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == PAGE_ORIGIN
+    assert response.headers["access-control-allow-methods"] == "POST"
+    assert "content-type" in response.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "http://page.example", "https://page.example:8080", "null"],
+)
+def test_any_other_origin_gets_no_cors_header_at_all(cors_client: TestClient, origin: str) -> None:
+    answer = cors_client.post(TOKEN, data=PASSWORD_GRANT, headers=_from(origin))
+    preflight = cors_client.options(
+        TOKEN, headers={**_from(origin), "Access-Control-Request-Method": "POST"}
+    )
+
+    assert answer.status_code == 200  # a browser keeps it from the page; curl may read it
+    assert preflight.status_code == 405
+    for response in (answer, preflight):
+        assert not [name for name in response.headers if name.startswith("access-control-")]
+
+
+def test_the_seeds_endpoints_and_the_resource_get_no_cors_headers(
+    cors_client: TestClient, login: Callable[..., dict]
+) -> None:
+    pair = login(cors_client)
+    responses = [
+        cors_client.post(
+            "/authorization/token",
+            json={"userName": SEED_USER, "password": SEED_PASSWORD},
+            headers=_from(PAGE_ORIGIN),
+        ),
+        cors_client.get(
+            "/api/resources",
+            headers={**_from(PAGE_ORIGIN), "Authorization": f"Bearer {pair['authorizationToken']}"},
+        ),
+        cors_client.options(
+            "/api/resources",
+            headers={**_from(PAGE_ORIGIN), "Access-Control-Request-Method": "GET"},
+        ),
+    ]
+
+    for response in responses:
+        assert not [name for name in response.headers if name.startswith("access-control-")]
+
+
+def test_without_the_option_no_origin_gets_cors_headers(shared_client: TestClient) -> None:
+    response = shared_client.post(TOKEN, data=PASSWORD_GRANT, headers=_from(PAGE_ORIGIN))
+
+    assert not [name for name in response.headers if name.startswith("access-control-")]
+
+
+def test_the_option_takes_an_origin_as_browsers_write_it() -> None:
+    assert parse_args(["--cors-origin", "HTTP://Page.Example:80"]).cors_origin == (
+        "http://page.example"
+    )
+    assert parse_args(["--cors-origin", "https://[::1]:8443/"]).cors_origin == "https://[::1]:8443"
+    assert parse_args([]).cors_origin is None
+
+
+@pytest.mark.parametrize(
+    "origin", ["page.example", "ftp://page.example", "http://page.example/app", "http://a@b", "*"]
+)
+def test_the_option_refuses_anything_but_an_origin(
+    origin: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--cors-origin", origin])
+    assert "--cors-origin" in capsys.readouterr().err
+
+
+# --- the page's CSP names the token endpoint's origin ------------------------------------
+
+
+def _settings(web_root: Path, name: str, token_url: str) -> None:
+    (web_root / name).parent.mkdir(parents=True, exist_ok=True)
+    (web_root / name).write_text(
+        f'name = "stub"\n\n[refresh-gate]\nrefresh = "oauth2"\ntoken-url = "{token_url}"\n'
+    )
+
+
+def _connect_src(response: httpx.Response) -> list[str]:
+    policy = response.headers["content-security-policy"]
+    (directive,) = [part for part in policy.split("; ") if part.startswith("connect-src ")]
+    return directive.split()[1:]
+
+
+def test_a_token_url_on_another_origin_is_the_one_origin_the_page_may_connect_to(
+    make_client: Callable[..., TestClient], web_root: Path
+) -> None:
+    _settings(web_root, "pyscript.toml", "http://auth.example:9000/oauth/token")
+    _settings(web_root, "pyodide.toml", "HTTP://AUTH.example:9000/oauth/token")
+    client = make_client()
+
+    for path in ("/", "/pyscript.toml", TOKEN, "/api/resources"):
+        assert _connect_src(client.get(path)) == ["'self'", "http://auth.example:9000"]
+    policy = client.get("/").headers["content-security-policy"]
+    assert policy == CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", "connect-src 'self' http://auth.example:9000"
+    )
+
+
+def test_the_example_pages_token_origin_is_allowed_too(
+    make_client: Callable[..., TestClient], web_root: Path
+) -> None:
+    _settings(web_root, "examples/oauth/pyscript.toml", "https://auth.example/oauth/token")
+
+    assert _connect_src(make_client().get("/")) == ["'self'", "https://auth.example"]
+
+
+@pytest.mark.parametrize("token_url", ["/oauth/token", "oauth/token"])
+def test_a_token_url_on_this_origin_leaves_the_policy_as_it_is(
+    make_client: Callable[..., TestClient], web_root: Path, token_url: str
+) -> None:
+    _settings(web_root, "pyscript.toml", token_url)
+
+    assert make_client().get("/").headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize(
+    "token_url",
+    [
+        "//auth.example/oauth/token",
+        "javascript:alert(1)",
+        "http://auth.example; script-src *",
+        "http://auth.example:99999/oauth/token",
+    ],
+)
+def test_a_token_url_that_is_no_path_nor_http_url_stops_the_server_at_start(
+    make_client: Callable[..., TestClient], web_root: Path, token_url: str
+) -> None:
+    _settings(web_root, "pyscript.toml", token_url)
+
+    with pytest.raises(ValueError, match="token-url"):
+        make_client()

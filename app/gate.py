@@ -9,7 +9,9 @@ The rules, each of which the seed article's axios interceptor gets wrong somewhe
    retried with the stored token, without a second refresh.
 4. Retry once: a 401 on the retry, or a refresh the server refuses, ends the session.
 5. Transient is not rejected: a network error, timeout, 429 or 5xx on the refresh keeps
-   the tokens and fails the waiting calls with a retryable error.
+   the tokens and fails the waiting calls with a retryable error. A refresh that got no
+   answer at all is sent again once, at once: its answer may have been lost after the
+   server exchanged the token, and the server's graceful rotation answers it again.
 6. Refresh before expiry: a call about to go out with a token that expires within the
    skew refreshes first, so that natural expiry costs no 401 at all.
 7. One refresh across tabs: the refresh runs under a lock named for the refresh token,
@@ -27,7 +29,7 @@ import itertools
 import sys
 import time
 
-from app.errors import NotLoggedIn, RefreshRejected, RequestTimeout, TransientError
+from app.errors import NetworkError, NotLoggedIn, RefreshRejected, RequestTimeout, TransientError
 from app.refresh import REFRESH_PATH, SeedRefresh
 from app.tokens import Tokens, access_token_lifetime
 from app.wire import Request, Response
@@ -420,13 +422,25 @@ class RefreshGate:
             await race.__aexit__(None, None, None)
 
     async def _exchange(self, refresh_token: str) -> str:
-        """Exchange `refresh_token` for a new pair (see app.refresh for the answer's rule)."""
+        """Exchange `refresh_token` for a new pair (see app.refresh for the answer's rule).
+
+        A refresh that got no answer at all is sent again at once, once: the connection may
+        have dropped after the server exchanged the token, and a server with graceful
+        rotation answers the same token, presented again within its reuse grace, with the
+        same new pair. A timeout is not retried: the user has waited long enough.
+        """
         request = self._refresh_with.request(refresh_token)
-        self.refresh_calls += 1
-        response = await self._wire(request, "refresh", False, self._refresh_timeout)
+        try:
+            response = await self._send_refresh(request)
+        except NetworkError:
+            response = await self._send_refresh(request)
         tokens = self._refresh_with.read(response, refresh_token)
         self.accept(tokens)
         return tokens.access
+
+    async def _send_refresh(self, request: Request) -> Response:
+        self.refresh_calls += 1
+        return await self._wire(request, "refresh", False, self._refresh_timeout)
 
     async def _send_with(self, request: Request, token: str, kind: str, waited: bool):
         authorized = request.with_header("Authorization", f"Bearer {token}")

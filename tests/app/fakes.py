@@ -15,6 +15,7 @@ import itertools
 import json
 from collections import defaultdict
 
+from app.errors import NetworkError
 from app.gate import REFRESH_PATH, RefreshGate, Request, Response
 from app.tokens import MemoryTokenStore, Tokens
 
@@ -85,6 +86,13 @@ class FakeServer:
         self.refresh_outcome: int | Response | Exception | None = None
         # Every access token gets 401, even a fresh one (e.g. the user was banned meanwhile).
         self.refuse_every_access_token = False
+        # The next this many refresh answers are lost on the way back, after the server has
+        # exchanged the token: the page sees a network error.
+        self.lose_refresh_answers = 0
+        # Graceful rotation: a token spent within this many seconds gets the same answer
+        # again (the successor pair it was exchanged for); None refuses it, as reuse.
+        self.reuse_grace: float | None = None
+        self._answered: dict = {}  # spent refresh token -> (when, the answer it got)
         self._live_refresh: set[str] = set()
         self._holds: list[Hold] = []
         self._serials = itertools.count(1)
@@ -92,6 +100,7 @@ class FakeServer:
     def issue(self) -> Tokens:
         """A new pair, as a login hands out; its access token becomes the one valid token."""
         serial = next(self._serials)
+        self.pairs_issued = serial
         issued = self.clock()
         access = make_jwt(issued, issued + self.lifetime, sub=USERNAME, n=serial)
         refresh = f"refresh-{serial}"
@@ -132,6 +141,9 @@ class FakeServer:
                 raise
         response = self._answer(request)
         seen.status = response.status
+        if request.path == REFRESH_PATH and self.lose_refresh_answers > 0:
+            self.lose_refresh_answers -= 1
+            raise NetworkError("the connection dropped before the answer came back")
         return response
 
     def _answer(self, request: Request) -> Response:
@@ -153,13 +165,20 @@ class FakeServer:
         if isinstance(outcome, int):
             return Response(outcome, '{"detail": "refresh failed"}')
         presented = json.loads(request.body or "{}").get("refreshToken")
+        answered = self._answered.get(presented)
+        if answered is not None and self.reuse_grace is not None:
+            spent_at, answer = answered
+            if self.clock() - spent_at <= self.reuse_grace:
+                return answer
         if presented not in self._live_refresh:
             return Response(401, '{"detail": "invalid refresh token"}')
         self._live_refresh.remove(presented)
         tokens = self.issue()
-        return Response(
+        answer = Response(
             200, json.dumps({"authorizationToken": tokens.access, "refreshToken": tokens.refresh})
         )
+        self._answered[presented] = (self.clock(), answer)
+        return answer
 
 
 class App:

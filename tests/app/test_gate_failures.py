@@ -59,6 +59,11 @@ def _transport_times_out(server: FakeServer) -> None:
     server.refresh_outcome = RequestTimeout("no answer within 15 s")  # the browser's own timer
 
 
+# A refresh that got no answer at all is sent again at once, once (test_gate_lost_answer.py).
+def _attempts(fail: object) -> int:
+    return 2 if fail is _drop_the_connection else 1
+
+
 TRANSIENT_FAILURES = [
     case(_answer_500, id="500"),
     case(_answer_503, id="503"),
@@ -86,7 +91,7 @@ async def test_a_transient_refresh_failure_keeps_the_tokens_and_fails_calls_as_r
     assert not any(isinstance(result, RefreshRejected) for result in results)
     assert app.logouts == 0
     assert app.store.load() == kept
-    assert server.refresh_calls == 1
+    assert server.refresh_calls == _attempts(fail)
 
 
 @parametrize("fail", TRANSIENT_FAILURES)
@@ -104,7 +109,7 @@ async def test_after_a_transient_refresh_failure_the_next_call_succeeds_with_one
     response = await app.get()
 
     assert response.status == 200
-    assert server.refresh_calls == 2
+    assert server.refresh_calls == _attempts(fail) + 1
     assert app.logouts == 0
 
 

@@ -1,4 +1,8 @@
-"""End-to-end fixtures: a real `server_stub` process and real Chromium.
+"""End-to-end fixtures: a real `server_stub` process and real Chromium, on both interpreters.
+
+Every test gets the `interpreter` fixture's two pages in turn, MicroPython's (/) and
+Pyodide's (/pyodide): `-k micropython` runs one. A test about one page's own start-up names
+its interpreter with `@pytest.mark.parametrize("interpreter", [...], indirect=True)`.
 
 As in PyScript's own harness, a test fails on any console error, page error or Python
 traceback on the page, even when its assertions passed; and on any request that leaves
@@ -10,9 +14,17 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage
+from playwright.sync_api import BrowserContext
 
-from tests.e2e.support import NetworkLog, ServerProcess, start_server
+from tests.e2e.support import (
+    INTERPRETERS,
+    Interpreter,
+    NetworkLog,
+    ServerProcess,
+    assert_clean,
+    start_server,
+    watch_for_errors,
+)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -22,9 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# Chromium reports every 4xx/5xx answer and aborted request as a console error. Those are
-# the very thing the demo shows; the network log, not the console, is asserted for them.
-_NETWORK_NOISE = "Failed to load resource"
 
 
 def _system_chromium() -> str | None:
@@ -57,6 +66,12 @@ def base_url(server: ServerProcess) -> str:
     return server.url
 
 
+@pytest.fixture(params=list(INTERPRETERS))
+def interpreter(request: pytest.FixtureRequest) -> Interpreter:
+    """The page the test runs on: MicroPython's or Pyodide's (`-k pyodide` selects one)."""
+    return INTERPRETERS[request.param]
+
+
 @pytest.fixture
 def network(context: BrowserContext) -> NetworkLog:
     """The network log of every tab in the test's browser context."""
@@ -75,18 +90,6 @@ def _pages_must_stay_clean(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     context: BrowserContext = request.getfixturevalue("context")
     log: NetworkLog = request.getfixturevalue("network")
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.text.startswith(_NETWORK_NOISE):
-            errors.append(f"console: {message.text}")
-
-    context.on("console", on_console)
-    context.on("weberror", lambda error: errors.append(f"page error: {error.error}"))
+    errors = watch_for_errors(context)
     yield
-    for page in context.pages:
-        if not page.is_closed():
-            tracebacks = page.locator(".py-error").all_inner_texts()
-            errors.extend(f"python: {text}" for text in tracebacks)
-    assert not log.foreign, f"requests left the page's origin: {log.foreign}"
-    assert not errors, "\n".join(errors)
+    assert_clean(context, errors, log)

@@ -4,11 +4,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Page, Request, Response, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Response, expect
 
 from tests.server.support import ServerProcess, launch_server
 
 READY = "body[data-ready]"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """One of the two pages the app runs on, and where its client-side routes live."""
+
+    name: str  # "micropython" (the page at /) or "pyodide" (the page at /pyodide)
+    base: str  # the prefix of its routes: "" or "/pyodide" (data-base on its <body>)
+    runtime: str  # the folder its interpreter is loaded from
+
+    def url(self, path: str, origin: str = "") -> str:
+        """The page's URL for the app path `path`: "/login" is "/pyodide/login" on Pyodide."""
+        return f"{origin}{self.base}{path}"
+
+
+MICROPYTHON = Interpreter("micropython", "", "/static/vendor/micropython/")
+PYODIDE = Interpreter("pyodide", "/pyodide", "/static/vendor/pyodide/")
+INTERPRETERS = {interpreter.name: interpreter for interpreter in (MICROPYTHON, PYODIDE)}
 
 
 # The origins of the servers the tests started: the only ones a page may talk to.
@@ -60,17 +78,60 @@ class NetworkLog:
         )
 
 
+# Chromium reports every 4xx/5xx answer and aborted request as a console error. Those are
+# the very thing the demo shows; the network log, not the console, is asserted for them.
+_NETWORK_NOISE = "Failed to load resource"
+# A Python error nobody awaited, whatever the console level it was printed at: MicroPython's
+# asyncio prints "Task exception wasn't retrieved" to its output, CPython's "... was never".
+_PYTHON_ERRORS = ("Task exception wasn't retrieved", "Task exception was never retrieved")
+
+
+def watch_for_errors(context: BrowserContext) -> list[str]:
+    """Collect, from now on, every error the context's pages report (see the module's doc)."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        text = message.text
+        if message.type == "error" and not text.startswith(_NETWORK_NOISE):
+            errors.append(f"console: {text}")
+        elif any(sign in text for sign in _PYTHON_ERRORS):
+            errors.append(f"console ({message.type}): {text}")
+
+    context.on("console", on_console)
+    context.on("weberror", lambda error: errors.append(f"page error: {error.error}"))
+    return errors
+
+
+def assert_clean(context: BrowserContext, errors: list[str], log: NetworkLog) -> None:
+    """No error collected, no Python traceback on any open page, nothing sent elsewhere."""
+    errors = list(errors)
+    for page in context.pages:
+        if not page.is_closed():
+            tracebacks = page.locator(".py-error").all_inner_texts()
+            errors.extend(f"python: {text}" for text in tracebacks)
+    assert not log.foreign, f"requests left the page's origin: {log.foreign}"
+    assert not errors, "\n".join(errors)
+
+
 def wait_ready(page: Page) -> None:
     """Wait until Python runs and the buttons act."""
     page.wait_for_selector(READY, timeout=30_000)
 
 
-def log_in(page: Page, origin: str = "") -> None:
+def log_in(page: Page, interpreter: Interpreter, origin: str = "") -> None:
     """Log in through the form with the seeded user (prefilled) and land on the home page."""
-    page.goto(f"{origin}/login")
+    page.goto(interpreter.url("/login", origin))
     wait_ready(page)
     page.get_by_role("button", name="Submit").click()
-    page.wait_for_url("**/")
+    home = interpreter.url("/")
+    page.wait_for_url(lambda url: urlsplit(url).path == home)
+    page.get_by_text("Home Page protected resources, username: andreyka26_").wait_for()
+
+
+def open_home(page: Page, interpreter: Interpreter) -> None:
+    """Open the home page of a session already stored, as a second tab does."""
+    page.goto(interpreter.url("/"))
+    wait_ready(page)
     page.get_by_text("Home Page protected resources, username: andreyka26_").wait_for()
 
 

@@ -1,4 +1,4 @@
-"""The seed article's demo, in real Chromium against the real server."""
+"""The seed article's demo, in real Chromium against the real server, on both interpreters."""
 
 from collections.abc import Iterator
 
@@ -7,9 +7,11 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.support import (
     DATA,
+    READY,
     REFRESH,
     RESOURCE,
     SLOTS,
+    Interpreter,
     NetworkLog,
     ServerProcess,
     expect_every_slot,
@@ -22,9 +24,9 @@ from tests.e2e.support import (
 
 
 def test_three_broken_requests_share_one_refresh_then_all_succeed(
-    page: Page, network: NetworkLog
+    page: Page, network: NetworkLog, interpreter: Interpreter
 ) -> None:
-    log_in(page)
+    log_in(page, interpreter)
     page.evaluate('localStorage.setItem("token", "sdf")')
     mark = len(network.answers)
 
@@ -44,9 +46,9 @@ def test_three_broken_requests_share_one_refresh_then_all_succeed(
 
 
 def test_a_broken_refresh_token_logs_out_after_one_refresh_attempt(
-    page: Page, network: NetworkLog
+    page: Page, network: NetworkLog, interpreter: Interpreter
 ) -> None:
-    log_in(page)
+    log_in(page, interpreter)
     page.evaluate('localStorage.setItem("token", "sdf"); localStorage.setItem("refreshToken", "x")')
     mark = len(network.answers)
 
@@ -61,8 +63,10 @@ def test_a_broken_refresh_token_logs_out_after_one_refresh_attempt(
     assert storage(page, "refreshToken") is None
 
 
-def test_a_refresh_lost_on_the_network_keeps_the_session(page: Page, network: NetworkLog) -> None:
-    log_in(page)
+def test_a_refresh_lost_on_the_network_keeps_the_session(
+    page: Page, network: NetworkLog, interpreter: Interpreter
+) -> None:
+    log_in(page, interpreter)
     refresh_token = storage(page, "refreshToken")
     page.evaluate('localStorage.setItem("token", "sdf")')
     page.route(f"**{REFRESH}", lambda route: route.abort("connectionreset"))
@@ -80,8 +84,10 @@ def test_a_refresh_lost_on_the_network_keeps_the_session(page: Page, network: Ne
     assert network.count("POST", REFRESH, 200, mark=mark) == 1
 
 
-def test_a_wrong_password_shows_a_message_and_stores_nothing(page: Page) -> None:
-    page.goto("/login")
+def test_a_wrong_password_shows_a_message_and_stores_nothing(
+    page: Page, interpreter: Interpreter
+) -> None:
+    page.goto(interpreter.url("/login"))
     wait_ready(page)
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Submit").click()
@@ -92,20 +98,24 @@ def test_a_wrong_password_shows_a_message_and_stores_nothing(page: Page) -> None
     assert page.get_by_label("Password").get_attribute("type") == "password"
 
 
-def test_without_a_token_the_home_page_sends_to_login_and_back(page: Page) -> None:
-    page.goto("/reports/2026")
+def test_without_a_token_the_home_page_sends_to_login_and_back(
+    page: Page, interpreter: Interpreter, base_url: str
+) -> None:
+    page.goto(interpreter.url("/reports/2026"))
     wait_ready(page)
     expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
-    assert page.url.endswith("/login?next=/reports/2026")
+    assert page.url == interpreter.url("/login?next=/reports/2026", base_url)
 
     page.get_by_role("button", name="Submit").click()
 
-    page.wait_for_url("**/reports/2026")
+    page.wait_for_url(interpreter.url("/reports/2026", base_url))
     expect(page.get_by_text(f"Home Page {DATA}")).to_be_visible()
 
 
-def test_log_out_clears_the_tokens_and_back_goes_nowhere_without_them(page: Page) -> None:
-    log_in(page)
+def test_log_out_clears_the_tokens_and_back_goes_nowhere_without_them(
+    page: Page, interpreter: Interpreter
+) -> None:
+    log_in(page, interpreter)
     page.get_by_role("button", name="Log out").click()
 
     expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
@@ -114,8 +124,10 @@ def test_log_out_clears_the_tokens_and_back_goes_nowhere_without_them(page: Page
     expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
 
 
-def test_back_and_forward_move_between_pages_without_reloading(page: Page) -> None:
-    log_in(page)
+def test_back_and_forward_move_between_pages_without_reloading(
+    page: Page, interpreter: Interpreter
+) -> None:
+    log_in(page, interpreter)
     page.evaluate("window.__same_document = true")
     page.go_back()
     expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
@@ -124,11 +136,13 @@ def test_back_and_forward_move_between_pages_without_reloading(page: Page) -> No
     assert page.evaluate("window.__same_document") is True
 
 
-def test_the_page_is_visible_and_inert_before_python_starts(page: Page) -> None:
-    page.route("**/static/vendor/pyodide/**", lambda route: None)  # hold the runtime back
-    page.goto("/login", wait_until="domcontentloaded")
+def test_the_page_is_visible_and_inert_before_python_starts(
+    page: Page, interpreter: Interpreter
+) -> None:
+    page.route(f"**{interpreter.runtime}**", lambda route: None)  # hold the runtime back
+    page.goto(interpreter.url("/login"), wait_until="domcontentloaded")
     expect(page.get_by_role("status")).to_have_text("starting…")
-    expect(page.locator("body[data-ready]")).to_have_count(0)
+    expect(page.locator(READY)).to_have_count(0)
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +153,10 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     process.stop()
 
 
-def test_the_three_requests_overlap_on_the_wire(page: Page, slow_server: ServerProcess) -> None:
-    log_in(page, slow_server.url)
+def test_the_three_requests_overlap_on_the_wire(
+    page: Page, interpreter: Interpreter, slow_server: ServerProcess
+) -> None:
+    log_in(page, interpreter, slow_server.url)
     page.evaluate("performance.clearResourceTimings()")
 
     page.get_by_role("button", name="Send 3 requests").click()
@@ -158,9 +174,9 @@ def test_the_three_requests_overlap_on_the_wire(page: Page, slow_server: ServerP
 
 
 def test_three_quick_clicks_with_a_broken_token_share_one_refresh_and_lose_nothing(
-    page: Page, network: NetworkLog
+    page: Page, network: NetworkLog, interpreter: Interpreter
 ) -> None:
-    log_in(page)
+    log_in(page, interpreter)
     page.evaluate('localStorage.setItem("token", "sdf")')
     mark = len(network.answers)
 
@@ -180,16 +196,16 @@ def test_three_quick_clicks_with_a_broken_token_share_one_refresh_and_lose_nothi
 
 
 def test_a_refresh_that_never_answers_times_out_and_keeps_the_session(
-    page: Page, network: NetworkLog
+    page: Page, network: NetworkLog, interpreter: Interpreter
 ) -> None:
-    log_in(page)
+    log_in(page, interpreter)
     refresh_token = storage(page, "refreshToken")
     page.evaluate('localStorage.setItem("token", "sdf")')
     page.route(f"**{REFRESH}", lambda route: None)  # held open: no answer, ever
 
     page.get_by_role("button", name="Send 3 requests").click()
 
-    # The page's timeout is 15 s (app/main.py); the browser aborts the request itself.
+    # The page's timeout is 15 s (app/browser.py); the browser aborts the request itself.
     expect(page.locator("#home-message")).to_contain_text("no answer within 15 s", timeout=25_000)
     expect(page.locator("#home-message")).to_contain_text("still logged in")
     for name in SLOTS:

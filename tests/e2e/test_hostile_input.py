@@ -12,6 +12,7 @@ from tests.e2e.support import (
     REFRESH,
     RESOURCE,
     SLOTS,
+    Interpreter,
     NetworkLog,
     ServerProcess,
     expect_every_slot,
@@ -29,8 +30,10 @@ def _no_script_ran(page: Page) -> bool:
     return page.evaluate("window.__xss === undefined")
 
 
-def test_html_in_an_api_answer_is_shown_as_text_and_never_runs(page: Page) -> None:
-    log_in(page)
+def test_html_in_an_api_answer_is_shown_as_text_and_never_runs(
+    page: Page, interpreter: Interpreter
+) -> None:
+    log_in(page, interpreter)
     page.route(
         f"**{RESOURCE}",
         lambda route: route.fulfill(status=200, content_type="text/html", body=PAYLOAD),
@@ -44,12 +47,14 @@ def test_html_in_an_api_answer_is_shown_as_text_and_never_runs(page: Page) -> No
     assert _no_script_ran(page)
 
 
-def test_html_in_an_error_answer_is_never_shown_as_markup(page: Page) -> None:
+def test_html_in_an_error_answer_is_never_shown_as_markup(
+    page: Page, interpreter: Interpreter
+) -> None:
     page.route(
         "**/authorization/token",
         lambda route: route.fulfill(status=500, content_type="text/html", body=PAYLOAD),
     )
-    page.goto("/login")
+    page.goto(interpreter.url("/login"))
     wait_ready(page)
 
     page.get_by_role("button", name="Submit").click()
@@ -66,15 +71,15 @@ def test_html_in_an_error_answer_is_never_shown_as_markup(page: Page) -> None:
     ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"],
 )
 def test_login_never_returns_to_another_origin(
-    page: Page, server: ServerProcess, target: str
+    page: Page, interpreter: Interpreter, server: ServerProcess, target: str
 ) -> None:
-    page.goto(f"/login?next={target}")
+    page.goto(interpreter.url(f"/login?next={target}"))
     wait_ready(page)
 
     page.get_by_role("button", name="Submit").click()
 
     expect(page.get_by_text(f"Home Page {DATA}")).to_be_visible()
-    assert page.url == f"{server.url}/"
+    assert page.url == interpreter.url("/", server.url)
 
 
 def _real_token(page: Page) -> str:
@@ -92,9 +97,9 @@ def _real_token(page: Page) -> str:
     ids=["not-a-jwt", "truncated", "huge", "not-ascii"],
 )
 def test_a_garbage_access_token_costs_one_refresh_and_everything_works(
-    page: Page, network: NetworkLog, garbage
+    page: Page, interpreter: Interpreter, network: NetworkLog, garbage
 ) -> None:
-    log_in(page)
+    log_in(page, interpreter)
     page.evaluate("value => localStorage.setItem('token', value)", garbage(_real_token(page)))
     mark = len(network.answers)
 
@@ -104,11 +109,14 @@ def test_a_garbage_access_token_costs_one_refresh_and_everything_works(
     assert network.count("POST", REFRESH, 200, mark=mark) == 1
 
 
-def test_a_huge_refresh_token_leads_to_the_login_page_with_a_message(page: Page) -> None:
-    log_in(page)
+def test_a_huge_refresh_token_leads_to_the_login_page_with_a_message(
+    page: Page, interpreter: Interpreter
+) -> None:
+    log_in(page, interpreter)
     page.evaluate("localStorage.setItem('refreshToken', 'r'.repeat(1000000))")
 
     page.reload()
+    wait_ready(page)
 
     expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
     expect(page.locator("#login-message")).to_have_text(
@@ -117,7 +125,9 @@ def test_a_huge_refresh_token_leads_to_the_login_page_with_a_message(page: Page)
     assert storage(page, "refreshToken") is None
 
 
-def test_a_browser_that_refuses_storage_still_logs_in_for_this_tab(page: Page) -> None:
+def test_a_browser_that_refuses_storage_still_logs_in_for_this_tab(
+    page: Page, interpreter: Interpreter
+) -> None:
     page.add_init_script(
         """for (const name of ["getItem", "setItem", "removeItem"]) {
             Storage.prototype[name] = () => {
@@ -125,7 +135,7 @@ def test_a_browser_that_refuses_storage_still_logs_in_for_this_tab(page: Page) -
             };
         }"""
     )
-    page.goto("/login")
+    page.goto(interpreter.url("/login"))
     wait_ready(page)
 
     page.get_by_role("button", name="Submit").click()
@@ -153,8 +163,10 @@ def _answer(status: int, body: str, content_type: str = "application/json"):
     ],
     ids=["not-json", "missing-access-token", "empty-access-token"],
 )
-def test_a_refresh_answer_without_usable_tokens_logs_out_cleanly(page: Page, body: str) -> None:
-    log_in(page)
+def test_a_refresh_answer_without_usable_tokens_logs_out_cleanly(
+    page: Page, interpreter: Interpreter, body: str
+) -> None:
+    log_in(page, interpreter)
     page.evaluate('localStorage.setItem("token", "sdf")')
     page.route(f"**{REFRESH}", _answer(200, body))
 
@@ -166,8 +178,10 @@ def test_a_refresh_answer_without_usable_tokens_logs_out_cleanly(page: Page, bod
     assert storage(page, "refreshToken") is None
 
 
-def test_a_refresh_answered_by_a_broken_gateway_keeps_the_session(page: Page) -> None:
-    log_in(page)
+def test_a_refresh_answered_by_a_broken_gateway_keeps_the_session(
+    page: Page, interpreter: Interpreter
+) -> None:
+    log_in(page, interpreter)
     refresh_token = storage(page, "refreshToken")
     page.evaluate('localStorage.setItem("token", "sdf")')
     page.route(f"**{REFRESH}", _answer(502, PAYLOAD, "text/html"))
@@ -189,9 +203,9 @@ def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def test_guessing_passwords_is_stopped_with_a_message(
-    page: Page, own_server: ServerProcess
+    page: Page, interpreter: Interpreter, own_server: ServerProcess
 ) -> None:
-    page.goto(f"{own_server.url}/login")
+    page.goto(interpreter.url("/login", own_server.url))
     wait_ready(page)
     page.get_by_label("Password").fill("guess")
     message = page.locator("#login-message")

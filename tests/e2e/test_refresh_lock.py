@@ -1,6 +1,6 @@
 """The Web Lock that makes tabs refresh one at a time: taken, kept briefly, always let go.
 
-The lock is named for the refresh token it guards (app/main.py): "refresh-gate:" and the
+The lock is named for the refresh token it guards (app/browser.py): "refresh-gate:" and the
 first 32 hex digits of the token's SHA-256.
 """
 
@@ -10,6 +10,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.support import (
     REFRESH,
+    Interpreter,
     NetworkLog,
     expect_every_slot,
     log_in,
@@ -30,9 +31,9 @@ def _lock_name(refresh_token: str) -> str:
 
 
 def test_the_lock_of_a_spent_token_is_let_go_two_seconds_after_the_refresh(
-    page: Page, network: NetworkLog
+    page: Page, network: NetworkLog, interpreter: Interpreter
 ) -> None:
-    log_in(page)
+    log_in(page, interpreter)
     spent = _lock_name(storage(page, "refreshToken"))
     page.evaluate('localStorage.setItem("token", "sdf")')
 
@@ -47,9 +48,9 @@ def test_the_lock_of_a_spent_token_is_let_go_two_seconds_after_the_refresh(
 
 
 def test_a_tab_that_never_lets_go_of_the_lock_costs_a_try_again_not_the_session(
-    page: Page, context: BrowserContext, network: NetworkLog
+    page: Page, context: BrowserContext, network: NetworkLog, interpreter: Interpreter
 ) -> None:
-    log_in(page)
+    log_in(page, interpreter)
     refresh_token = storage(page, "refreshToken")
     name = _lock_name(refresh_token)
     hung = context.new_page()  # a tab of the same origin that takes the lock and hangs
@@ -59,7 +60,7 @@ def test_a_tab_that_never_lets_go_of_the_lock_costs_a_try_again_not_the_session(
 
     page.get_by_role("button", name="Send 3 requests").click()
 
-    # app/main.py's LOCK_TIMEOUT is 20 s.
+    # app/browser.py's LOCK_TIMEOUT is 20 s.
     expect(page.locator("#home-message")).to_contain_text("try again", timeout=30_000)
     assert network.count("POST", REFRESH) == 0  # nothing refreshed behind the lock's back
     assert storage(page, "refreshToken") == refresh_token

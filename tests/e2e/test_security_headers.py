@@ -2,10 +2,7 @@
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
-from tests.e2e.support import ServerProcess, log_in
-
-SLOTS = ("First resp:", "Second resp:", "Third resp:")
-DATA = "protected resources, username: andreyka26_"
+from tests.e2e.support import Interpreter, ServerProcess, expect_every_slot, log_in
 
 # Collects the page's own reports of blocked content, including ones the console omits.
 RECORD_VIOLATIONS = """
@@ -24,7 +21,7 @@ def _violations(page: Page) -> list[str]:
 
 
 def test_the_demo_runs_under_the_policy_without_a_single_violation(
-    page: Page, context: BrowserContext, server: ServerProcess
+    page: Page, context: BrowserContext, interpreter: Interpreter, server: ServerProcess
 ) -> None:
     console: list[str] = []
 
@@ -36,15 +33,13 @@ def test_the_demo_runs_under_the_policy_without_a_single_violation(
     urls: list[str] = []
     context.on("request", lambda request: urls.append(request.url))
     page.add_init_script(RECORD_VIOLATIONS)
-    answer = page.request.get(server.url + "/login")
+    answer = page.request.get(interpreter.url("/login", server.url))
     assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
 
-    log_in(page)
+    log_in(page, interpreter)
     page.get_by_role("button", name="Break token").click()
     page.get_by_role("button", name="Send 3 requests").click()
-    for label in SLOTS:
-        slot = page.locator("dt", has_text=label).locator("xpath=following-sibling::dd[1]")
-        expect(slot).to_have_text(DATA)
+    expect_every_slot(page)
     expect(page.locator("#refresh-count")).not_to_have_text("0")
 
     assert _violations(page) == []
@@ -58,7 +53,7 @@ def test_the_demo_runs_under_the_policy_without_a_single_violation(
 
 
 def test_an_inline_script_injected_into_the_page_is_refused(
-    browser: Browser, server: ServerProcess
+    browser: Browser, interpreter: Interpreter, server: ServerProcess
 ) -> None:
     # A context of its own: the refusal is logged as a console error, which is the point here
     # and would fail the clean-console check that guards every other test.
@@ -66,7 +61,7 @@ def test_an_inline_script_injected_into_the_page_is_refused(
     try:
         page = context.new_page()
         page.add_init_script(RECORD_VIOLATIONS)
-        log_in(page)
+        log_in(page, interpreter)
 
         ran = page.evaluate(
             """() => {

@@ -4,15 +4,20 @@ static/pyodide-boot.mjs marks how the interpreter came up ("pyodide-boot": "plai
 "snapshot") and when its worker stored a snapshot ("pyodide-snapshot"). How much faster
 that is belongs to `make bench`; these tests hold that it happens, and that the page works
 either way.
+
+Only the Pyodide page (/pyodide) has a snapshot: MicroPython's interpreter boots without one,
+so these tests run on Pyodide alone.
 """
 
 import json
 
+import pytest
 from playwright.sync_api import Page
 
 from tests.e2e.support import (
     REFRESH,
     RESOURCE,
+    Interpreter,
     NetworkLog,
     expect_every_slot,
     log_in,
@@ -31,6 +36,10 @@ def _boots(page: Page) -> list[str]:
     return page.evaluate(BOOTS)
 
 
+# The page these tests are about: the `interpreter` fixture, on Pyodide only.
+pytestmark = pytest.mark.parametrize("interpreter", ["pyodide"], indirect=True)
+
+
 def _come_back(page: Page) -> None:
     """Once the worker has stored a snapshot (a second Pyodide boot, a few seconds), reload."""
     page.wait_for_function(STORED, timeout=60_000)
@@ -39,9 +48,9 @@ def _come_back(page: Page) -> None:
 
 
 def test_a_reload_starts_from_the_stored_snapshot_and_the_demo_still_works(
-    page: Page, network: NetworkLog
+    page: Page, network: NetworkLog, interpreter: Interpreter
 ) -> None:
-    log_in(page)
+    log_in(page, interpreter)
     assert _boots(page) == ["plain"]
 
     _come_back(page)
@@ -56,7 +65,9 @@ def test_a_reload_starts_from_the_stored_snapshot_and_the_demo_still_works(
     assert network.count("GET", RESOURCE, 200, mark=mark) == 3
 
 
-def test_a_stored_snapshot_that_does_not_boot_is_replaced(page: Page) -> None:
+def test_a_stored_snapshot_that_does_not_boot_is_replaced(
+    page: Page, interpreter: Interpreter
+) -> None:
     page.goto("/static/favicon.svg")  # the origin, to reach its cache before the app runs
     page.evaluate(
         """key => caches.open("pyodide-snapshot").then(
@@ -64,7 +75,7 @@ def test_a_stored_snapshot_that_does_not_boot_is_replaced(page: Page) -> None:
         SNAPSHOT_KEY,
     )
 
-    log_in(page)
+    log_in(page, interpreter)
     assert _boots(page) == ["plain"]
     _come_back(page)
 

@@ -3,11 +3,14 @@
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.support import (
+    DATA,
+    INTERPRETERS,
     MICROPYTHON,
     REFRESH,
     RESOURCE,
@@ -40,25 +43,53 @@ def _open_second_tab(context: BrowserContext, interpreter: Interpreter) -> Page:
     return tab
 
 
-def test_two_tabs_with_a_broken_token_share_one_refresh(
-    page: Page, context: BrowserContext, network: NetworkLog, interpreter: Interpreter
+def _two_tabs_click_with_a_broken_token(
+    page: Page,
+    context: BrowserContext,
+    network: NetworkLog,
+    first: Interpreter,
+    second: Interpreter,
 ) -> None:
-    log_in(page, interpreter)
-    other = _open_second_tab(context, interpreter)
-    for tab in (page, other):
+    """Log in in `page` on `first`, open the home page on `second` in another tab, break the
+    token they share, click Send 3 requests in both at once: one refresh, nobody logged out."""
+    log_in(page, first)
+    refresh_token = storage(page, "refreshToken")
+    tabs = ((page, first), (_open_second_tab(context, second), second))
+    for tab, _ in tabs:
         _add_latency(context, tab)
     page.evaluate('localStorage.setItem("token", "sdf")')
     mark = len(network.answers)
 
-    for tab in (page, other):
+    for tab, _ in tabs:
         tab.evaluate("document.getElementById('send-three').click()")
 
-    for tab in (page, other):
+    for tab, _ in tabs:
         expect_every_slot(tab)
     assert network.count("POST", REFRESH, mark=mark) == 1
-    assert network.count("GET", RESOURCE, 200, mark=mark) == 6
     assert network.count("GET", RESOURCE, 401, mark=mark) == 6
-    assert storage(page, "refreshToken") is not None
+    assert network.count("GET", RESOURCE, 200, mark=mark) == 6
+    for tab, interpreter in tabs:
+        expect(tab.get_by_text(f"Home Page {DATA}")).to_be_visible()
+        assert urlsplit(tab.url).path == interpreter.url("/")
+        assert storage(tab, "token") not in (None, "sdf")
+        assert storage(tab, "refreshToken") not in (None, refresh_token)
+
+
+def test_two_tabs_with_a_broken_token_share_one_refresh(
+    page: Page, context: BrowserContext, network: NetworkLog, interpreter: Interpreter
+) -> None:
+    _two_tabs_click_with_a_broken_token(page, context, network, interpreter, interpreter)
+
+
+def test_a_micropython_tab_and_a_pyodide_tab_share_one_refresh_and_stay_logged_in(
+    page: Page, context: BrowserContext, network: NetworkLog, interpreter: Interpreter
+) -> None:
+    """One tab on each interpreter, one origin: the same localStorage and Web Locks.
+
+    `interpreter` is the tab that logs in and clicks first; the other tab runs on the other.
+    """
+    other = next(each for each in INTERPRETERS.values() if each != interpreter)
+    _two_tabs_click_with_a_broken_token(page, context, network, interpreter, other)
 
 
 def test_logging_out_in_one_tab_shows_the_login_page_in_the_other(

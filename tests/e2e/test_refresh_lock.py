@@ -17,6 +17,9 @@ from tests.e2e.support import (
     storage,
 )
 
+SPENT_HOLD_MS = 2_000  # app/browser.py's SPENT_HOLD
+REUSE_GRACE_MS = 5_000  # the server's --reuse-grace default, which the hold must stay under
+
 # The names of the refresh locks this origin's tabs hold, and of those they wait for.
 LOCKS = """async () => {
     const { held, pending } = await navigator.locks.query();
@@ -24,6 +27,28 @@ LOCKS = """async () => {
         locks.map((lock) => lock.name).filter((name) => name.startsWith("refresh-gate:"));
     return { held: ours(held), pending: ours(pending) };
 }"""
+
+# From the page itself, every 10 ms: whether the lock `name` is held, until it was held and
+# is free again. window.__lockWatch.freed is then when it was first seen free (on the clock
+# of performance.now() and of the page's resource timings).
+WATCH_LOCK = """name => {
+    const watch = (window.__lockWatch = { seen: null, freed: null });
+    const look = async () => {
+        const { held } = await navigator.locks.query();
+        const now = performance.now();
+        if (held.some((lock) => lock.name === name)) {
+            watch.seen ??= now;
+        } else if (watch.seen !== null) {
+            watch.freed = now;
+            return;
+        }
+        setTimeout(look, 10);
+    };
+    look();
+}"""
+REFRESH_ANSWERED = """() => performance.getEntriesByType("resource")
+    .filter((entry) => new URL(entry.name).pathname === "/authorization/refresh")
+    .map((entry) => entry.responseEnd)"""
 
 
 def _lock_name(refresh_token: str) -> str:
@@ -36,13 +61,20 @@ def test_the_lock_of_a_spent_token_is_let_go_two_seconds_after_the_refresh(
     log_in(page, interpreter)
     spent = _lock_name(storage(page, "refreshToken"))
     page.evaluate('localStorage.setItem("token", "sdf")')
+    page.evaluate(WATCH_LOCK, spent)
 
     page.get_by_role("button", name="Send 3 requests").click()
     expect_every_slot(page)
+    page.wait_for_function("() => window.__lockWatch.freed !== null", timeout=10_000)
 
-    # Kept a while, so that a tab still waiting for it finds the new pair instead.
-    assert page.evaluate(LOCKS) == {"held": [spent], "pending": []}
-    page.wait_for_timeout(2_500)
+    # Kept a while after the new pair came, so that a tab still waiting for the lock finds
+    # the new pair instead of presenting the spent token; let go before the server's grace
+    # for a spent token ends.
+    (answered,) = page.evaluate(REFRESH_ANSWERED)
+    watch = page.evaluate("window.__lockWatch")
+    assert watch["seen"] < answered
+    held_after_refresh = watch["freed"] - answered
+    assert SPENT_HOLD_MS - 50 <= held_after_refresh < REUSE_GRACE_MS, held_after_refresh
     assert page.evaluate(LOCKS) == {"held": [], "pending": []}
     assert network.count("POST", REFRESH) == 1
 

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.support import (
     DATA,
@@ -136,13 +136,51 @@ def test_back_and_forward_move_between_pages_without_reloading(
     assert page.evaluate("window.__same_document") is True
 
 
-def test_the_page_is_visible_and_inert_before_python_starts(
+class _HeldRequests:
+    """A route handler: requests wait until `let_go`; those that come after it go at once."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self._open = False
+
+    def __call__(self, route: Route) -> None:
+        if self._open:
+            route.continue_()
+        else:
+            self.routes.append(route)
+
+    def let_go(self) -> None:
+        self._open = True
+        for route in self.routes:
+            route.continue_()
+
+
+def test_the_buttons_are_there_but_disabled_until_the_interpreter_is_up(
     page: Page, interpreter: Interpreter
 ) -> None:
-    page.route(f"**{interpreter.runtime}**", lambda route: None)  # hold the runtime back
+    runtime = _HeldRequests()
+    page.route(f"**{interpreter.runtime}**", runtime)
     page.goto(interpreter.url("/login"), wait_until="domcontentloaded")
+    for _ in range(100):  # until the page asks for the interpreter: it got as far as it can
+        if runtime.routes:
+            break
+        page.wait_for_timeout(50)
+    assert runtime.routes, f"the page never asked for {interpreter.runtime}"
+    buttons = page.locator("button")
+
     expect(page.get_by_role("status")).to_have_text("starting…")
+    expect(buttons).to_have_count(4)  # Submit, Send 3 requests, Break token, Log out
+    for button in buttons.all():
+        expect(button).to_be_disabled()
     expect(page.locator(READY)).to_have_count(0)
+
+    runtime.let_go()
+    wait_ready(page)
+
+    expect(page.get_by_role("status")).to_have_text("ready")
+    expect(page.get_by_role("button", name="Submit")).to_be_enabled()
+    for button in buttons.all():
+        expect(button).to_be_enabled()
 
 
 @pytest.fixture(scope="module")

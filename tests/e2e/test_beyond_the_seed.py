@@ -1,6 +1,7 @@
 """One refresh across tabs, refresh before expiry, and the live request timeline."""
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from tests.e2e.support import (
 )
 
 LATENCY_MS = 100
+LABEL_SHARE = 42.0  # per cent of the chart's width the labels take, left of the axis
 
 
 def _add_latency(context: BrowserContext, page: Page) -> None:
@@ -138,6 +140,7 @@ def _timeline(page: Page) -> list[tuple[str, str, str, str]]:
 def test_break_token_reproduces_the_demo_and_the_timeline_shows_its_shape(
     page: Page, network: NetworkLog, interpreter: Interpreter
 ) -> None:
+    """The README's picture (`make screenshot`) is this page after the demo, on MicroPython."""
     log_in(page, interpreter)
     table = page.locator("#timeline-table tbody tr")
     expect(table).to_have_count(1)  # the home page's own request; drawn once calls pause
@@ -158,7 +161,22 @@ def test_break_token_reproduces_the_demo_and_the_timeline_shows_its_shape(
         [("GET", RESOURCE, "401")] * 3 + [("POST", REFRESH, "200")] + [("GET", RESOURCE, "200")] * 3
     )
     assert [note for *_, note in rows[3:]] == ["the refresh"] + ["retried, waited at the gate"] * 3
-    expect(page.locator("#timeline-chart rect")).to_have_count(len(rows))
+    # The new token's lifetime at once, not "unreadable token" until the next tick.
+    expect(page.locator("#token-left")).to_have_text(re.compile(r"^\d+ s$"), timeout=500)
+    expect(page.locator("#in-flight")).to_have_text("0")
+    # The chart draws the demo's seven calls on an axis of their own, from edge to edge.
+    bars = page.locator("#timeline-chart rect")
+    expect(bars).to_have_count(len(rows))
+    demo_calls = table.evaluate_all("rows => rows.slice(1).map((row) => row.dataset.call)")
+    assert bars.evaluate_all("bars => bars.map((bar) => bar.dataset.call)") == demo_calls
+    spans = bars.evaluate_all(
+        "bars => bars.map((bar) => [parseFloat(bar.getAttribute('x')),"
+        " parseFloat(bar.getAttribute('width'))])"
+    )
+    assert min(x for x, _ in spans) == pytest.approx(LABEL_SHARE)
+    assert max(x + width for x, width in spans) == pytest.approx(100, abs=0.5)
+
+    page.mouse.move(0, 0)  # no hover on the button just clicked
     shot = Path(f"test-results/demo-{interpreter.name}.png")
     if interpreter == MICROPYTHON and os.environ.get("DEMO_SCREENSHOT"):
         shot = Path(os.environ["DEMO_SCREENSHOT"])

@@ -26,6 +26,27 @@ HOME_LOADED = "() => document.getElementById('data').textContent.startsWith('pro
 STARTUP_DONE = """() => performance.getEntriesByName('pyodide-boot')[0]?.detail === 'snapshot'
     || performance.getEntriesByName('pyodide-snapshot').length > 0"""
 START_LEAD_MS = 60  # how far ahead a run is armed, so that two tabs start together
+FIRE_JS = f"""async ([way, n]) => {{
+    performance.setResourceTimingBufferSize(10 * n);
+    performance.clearResourceTimings();
+    const busy = [];
+    const observer = new PerformanceObserver((list) => busy.push(...list.getEntries()));
+    observer.observe({{ type: "longtask" }});
+    const start = performance.now();
+    const ok = await window.refreshGateFire(way, n);
+    const ms = performance.now() - start;
+    busy.push(...observer.takeRecords());
+    observer.disconnect();
+    const sent = performance.getEntriesByType("resource")
+        .filter((entry) => new URL(entry.name).pathname === "{RESOURCE}");
+    return {{
+        ok,
+        ms,
+        last_sent: Math.max(...sent.map((entry) => entry.startTime)) - start,
+        last_answer: Math.max(...sent.map((entry) => entry.responseEnd)) - start,
+        long_tasks: busy.reduce((sum, task) => sum + task.duration, 0),
+    }};
+}}"""
 
 Spoil = Literal["valid", "broken", "expired"]
 
@@ -113,6 +134,12 @@ class Run:
     ms: float | None  # None when the run ended on the login page, or got stuck
     honoured: int | None = None  # clicks that acted (the others hit a disabled button)
     stuck: bool = False  # some request was still pending a minute later
+    # By Resource Timing: requests sent before the first 401 was in (every tab), and in the
+    # first tab, ms from that 401 to the refresh request out, and from the refresh answer in
+    # to the first request out after it.
+    early: int | None = None
+    refresh_lag: float | None = None
+    retry_lag: float | None = None
 
     @property
     def lost(self) -> int:
@@ -210,22 +237,23 @@ class Arena:
             ms=None if logged_out or stuck else max(outcome["ms"] for outcome in finished),
             honoured=sum(outcome.get("honoured", 0) for outcome in finished) or None,
             stuck=stuck,
+            early=None
+            if len(finished) < len(outcomes)
+            else sum(outcome.get("early", 0) for outcome in finished),
+            refresh_lag=outcomes[0].get("refresh_lag") if outcomes[0] else None,
+            retry_lag=outcomes[0].get("retry_lag") if outcomes[0] else None,
         )
 
-    def fire(self, way: str, n: int) -> float:
-        """Milliseconds for n requests at once one way of the page's window.refreshGateFire."""
+    def fire(self, way: str, n: int) -> dict[str, float]:
+        """n requests at once one way of the page's window.refreshGateFire: milliseconds
+        until it answered (`ms`), and from its start, by Resource Timing, until the last
+        request left (`last_sent`) and the last answer was in (`last_answer`), and how long
+        the page's thread was busy in tasks of 50 ms or more meanwhile (`long_tasks`)."""
         page = self._ready_tab(0)
-        answered = page.evaluate(
-            """async ([way, n]) => {
-                const start = performance.now();
-                const ok = await window.refreshGateFire(way, n);
-                return [performance.now() - start, ok];
-            }""",
-            [way, n],
-        )
-        if answered[1] != n:
-            raise RuntimeError(f"{way}: only {answered[1]} of {n} requests got their 200")
-        return answered[0]
+        got = page.evaluate(FIRE_JS, [way, n])
+        if got["ok"] != n:
+            raise RuntimeError(f"{way}: only {got['ok']} of {n} requests got their 200")
+        return {key: value for key, value in got.items() if key != "ok"}
 
     def _tab(self, index: int) -> Page:
         while len(self.tabs) <= index:

@@ -62,6 +62,28 @@
     return { honoured, stuck: false };
   }
 
+  // How quickly the page reacted, from Resource Timing (which has each answer's status): how
+  // many requests left before the first 401 was in (no client can spare them a 401), from
+  // that 401 to the refresh request out, and from the refresh answer in to the first request
+  // out after it (a retry). Null where the run had no such step.
+  function lags(start) {
+    const entries = performance.getEntriesByType("resource").filter((e) => e.startTime >= start);
+    const path = (entry) => new URL(entry.name).pathname;
+    const refresh = entries.find((entry) => path(entry) === "/authorization/refresh");
+    const resources = entries.filter((entry) => path(entry) === "/api/resources");
+    const first401 = Math.min(...resources.filter((e) => e.responseStatus === 401).map((e) => e.responseEnd));
+    const early = resources.filter((entry) => entry.startTime < first401).length;
+    if (!Number.isFinite(first401)) return { early: 0, refresh_lag: null, retry_lag: null };
+    if (!refresh) return { early, refresh_lag: null, retry_lag: null };
+    const after = resources.filter((entry) => entry.startTime >= refresh.responseEnd);
+    const retry = Math.min(...after.map((entry) => entry.startTime));
+    return {
+      early,
+      refresh_lag: refresh.startTime - first401,
+      retry_lag: Number.isFinite(retry) ? retry - refresh.responseEnd : null,
+    };
+  }
+
   // Arm one run to start at wall-clock time `at` (ms since the epoch), so that several tabs
   // start together; `collect()` answers what happened. Time is taken from the first click
   // to the last change of a result slot (clicks), or until every fired request settled.
@@ -73,16 +95,19 @@
       for (const slot of slots()) {
         observer.observe(slot, { childList: true, characterData: true, subtree: true });
       }
+      performance.setResourceTimingBufferSize(10 * (fire + 3 * clicks) + 100);
+      performance.clearResourceTimings();
       await sleep(Math.max(0, at - Date.now()));
       const start = performance.now();
       try {
         if (fire) {
           const answered = await Promise.race([fireAll(fire), stuck()]);
           if (answered === "stuck") return { ms: null, issued: fire, stuck: true };
-          return { ms: performance.now() - start, issued: fire, stuck: false };
+          return { ms: performance.now() - start, issued: fire, stuck: false, ...lags(start) };
         }
         const { honoured, stuck: isStuck } = await clickAway(button, clicks, gap);
-        return { ms: isStuck ? null : last - start, issued: 3 * honoured, honoured, stuck: isStuck };
+        const ms = isStuck ? null : last - start;
+        return { ms, issued: 3 * honoured, honoured, stuck: isStuck, ...lags(start) };
       } finally {
         observer.disconnect();
       }

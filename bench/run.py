@@ -259,9 +259,16 @@ def run_cost(
                 for way in ways[rep % len(ways) :] + ways[: rep % len(ways)]:
                     pair = stack.log_in()
                     arena.put_tokens(pair.access, pair.refresh)
-                    ms = arena.fire(way, FIRE)
-                    results.cost.setdefault(f"{contestant.key}/{way}", []).append(ms)
-                    print(f"  {rep + 1}. cost {contestant.key:8} {way:6} {ms:.0f} ms", flush=True)
+                    got = arena.fire(way, FIRE)
+                    key = f"{contestant.key}/{way}"
+                    results.cost.setdefault(key, []).append(got["ms"])
+                    results.cost_detail.setdefault(key, []).append(got)
+                    print(
+                        f"  {rep + 1}. cost {contestant.key:8} {way:6} {got['ms']:.0f} ms (last"
+                        f" sent {got['last_sent']:.0f}, last answer {got['last_answer']:.0f},"
+                        f" long tasks {got['long_tasks']:.0f})",
+                        flush=True,
+                    )
         finally:
             arena.close()
 
@@ -405,7 +412,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only",
         default="",
         metavar="NAMES",
-        help="comma-separated contestants, scenarios and parts (scenarios, cost, startup) to "
+        help="comma-separated contestants, scenarios and parts (scenarios, cost, startup, slow, "
+        "breakdown) to "
         "run; a kind not named runs whole",
     )
     return parser.parse_args(argv)

@@ -2,6 +2,8 @@
 
 Two entry pages: index.html (MicroPython) for `/` and its client routes, pyodide.html
 (Pyodide) for `/pyodide` and the client routes below it, each with its PyScript config.
+And one example: the minimal page of the README's "Use the gate in your own page", with its
+files, at `/examples/oauth/`.
 """
 
 import mimetypes
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -30,6 +32,7 @@ mimetypes.add_type("application/wasm", ".wasm")
 FOLDERS = ("app", "static")
 VENDOR_PREFIX = "/static/vendor"
 PYODIDE_PREFIX = "/pyodide"
+EXAMPLE_PREFIX = "/examples/oauth"
 # The vendored runtime sits under paths that name its version (static/vendor/pyodide/314.0.8/),
 # so a file there never changes: browsers may keep it a year without asking again. The app's
 # own files change with every edit under the same name: browsers must revalidate them, which
@@ -169,6 +172,14 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
     app.mount(VENDOR_PREFIX, vendor)  # before /static, which would match it too
     for folder in FOLDERS:
         app.mount(f"/{folder}", _Folder(directory=web_root / folder, check_dir=False))
+    example = _Folder(directory=web_root / EXAMPLE_PREFIX[1:], check_dir=False, html=True)
+    app.mount(EXAMPLE_PREFIX, example)
+
+    @app.api_route(EXAMPLE_PREFIX, methods=_PAGE_METHODS, include_in_schema=False)
+    def example_page() -> Response:
+        """The example is a folder: its page, main.py and pyscript.toml are found below it."""
+        return RedirectResponse(EXAMPLE_PREFIX + "/", status_code=308)
+
     if bench_root is not None:
         app.mount("/bench/vendor", _Folder(directory=bench_root / "vendor", check_dir=False))
         contestants = _Folder(directory=bench_root / "contestants", check_dir=False, html=True)

@@ -87,11 +87,13 @@ RUNTIMES = {
     "micropython": "@micropython/micropython-webassembly-pyscript",
 }
 # Everything that names a vendored path: the entry pages, their configs, the modules that
-# import the runtime, and the benchmark's own pages.
+# import the runtime, the example page, and the benchmark's own pages.
 NAMING_FILES = [
     "*.html",
     "pyscript.toml",
     "pyodide.toml",
+    "examples/*/*.html",
+    "examples/*/*.toml",
     "static/*.js",
     "static/*.mjs",
     "bench/*.js",

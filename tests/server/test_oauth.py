@@ -526,3 +526,33 @@ def test_a_token_url_that_is_no_path_nor_http_url_stops_the_server_at_start(
 
     with pytest.raises(ValueError, match="token-url"):
         make_client()
+
+
+# --- the minimal example page ------------------------------------------------------------
+
+
+def test_the_example_page_and_its_files_are_served_and_revalidated_like_the_demos(
+    make_client: Callable[..., TestClient], web_root: Path
+) -> None:
+    example = web_root / "examples" / "oauth"
+    example.mkdir(parents=True)
+    (example / "index.html").write_text("<!doctype html><title>example</title>")
+    (example / "main.py").write_text("print('example')\n")
+    (example / "pyscript.toml").write_text('name = "example"\n')
+    client = make_client()
+
+    page = client.get("/examples/oauth/")
+    bare = client.get("/examples/oauth", follow_redirects=False)
+
+    assert page.status_code == 200
+    assert page.text == "<!doctype html><title>example</title>"
+    assert bare.status_code == 308
+    assert bare.headers["location"] == "/examples/oauth/"
+    for path in ("/examples/oauth/", "/examples/oauth/main.py", "/examples/oauth/pyscript.toml"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["etag"]
+        again = client.get(path, headers={"If-None-Match": response.headers["etag"]})
+        assert again.status_code == 304
+    assert client.get("/examples/oauth/nothing.py").status_code == 404

@@ -1,0 +1,82 @@
+"""The refresh gate in a page of your own: log in with OAuth 2.0, then send 3 requests at once.
+
+It uses only the gate's public API: app.refresh builds the OAuth 2.0 refresh from the
+[refresh-gate] settings in pyscript.toml, app.browser puts a gate on the browser's fetch and
+localStorage. A 401 costs one refresh however many requests get it.
+"""
+
+import asyncio
+
+from pyscript import config, document, when
+
+from app.browser import FetchTransport, LocalStorageTokenStore, page_gate
+from app.errors import AuthError
+from app.gate import Request
+from app.refresh import refresh_from_settings
+from app.tokens import Tokens
+
+SETTINGS = config.get("refresh-gate") or {}
+RESOURCE = Request("GET", "/api/resources")  # your API: a path here, or a whole URL
+
+refresh = refresh_from_settings(SETTINGS)
+store = LocalStorageTokenStore(
+    access_key=SETTINGS.get("access-key", "token"),
+    refresh_key=SETTINGS.get("refresh-key", "refreshToken"),
+)
+transport = FetchTransport(timeout=15)
+gate = page_gate(transport, store, refresh=refresh, on_logout=lambda: say("Logged out."))
+
+
+def say(text: str, element_id: str = "status") -> None:
+    """Show `text` in an element, as text."""
+    document.getElementById(element_id).textContent = text
+
+
+@when("submit", "#login-form")
+async def log_in(event) -> None:
+    """RFC 6749's password grant at the token URL; the gate keeps the pair it answers."""
+    event.preventDefault()
+    user = document.getElementById("user-name").value
+    password = document.getElementById("password").value
+    try:
+        answer = await transport(refresh.login(user, password))
+    except AuthError as error:
+        say(f"Could not reach the server: {error}")
+        return
+    tokens = refresh.read_login(answer)
+    if tokens is None:
+        say(f"Not logged in (status {answer.status}).")
+        return
+    gate.accept(tokens)
+    say("Logged in.")
+
+
+async def fill(slot: str) -> None:
+    """One request through the gate, its answer (or why there is none) in `slot`."""
+    say("…", slot)
+    try:
+        answer = await gate.send(RESOURCE)
+    except AuthError as error:  # logged out, or a failure that kept the session
+        say(str(error), slot)
+        return
+    say(answer.body if answer.status == 200 else f"error {answer.status}", slot)
+
+
+@when("click", "#send-three")
+async def send_three() -> None:
+    """Three requests at once: with a broken token: three 401s, one refresh, three 200s."""
+    await asyncio.gather(*(fill(slot) for slot in ("first", "second", "third")))
+
+
+@when("click", "#break-token")
+def break_token() -> None:
+    """Spoil the stored access token, as the seed article does from the console."""
+    tokens = store.load()
+    if tokens is not None:
+        store.save(Tokens("sdf", tokens.refresh))
+
+
+for button in ("log-in", "send-three", "break-token"):
+    document.getElementById(button).disabled = False
+say("Logged in." if store.load() else "Log in to start.")
+document.body.setAttribute("data-ready", "true")

@@ -110,10 +110,17 @@ def wait_until_serving(server: ServerProcess, timeout: float = 30.0) -> None:
 
 
 def launch_server(
-    db_path: Path, log_path: Path, *extra_args: str, web_root: Path | None = None
+    db_path: Path,
+    log_path: Path,
+    *extra_args: str,
+    web_root: Path | None = None,
+    port: int | None = None,
 ) -> ServerProcess:
-    """Start ``python -m server_stub`` on a free port and return once it answers."""
-    port = free_port()
+    """Start ``python -m server_stub`` on a free port and return once it answers.
+
+    ``port`` is one picked beforehand (`free_port`), for a server others must know of first.
+    """
+    port = port or free_port()
     command = [sys.executable, "-m", "server_stub", "--port", str(port), "--db", str(db_path)]
     if web_root is not None:
         command += ["--web-root", str(web_root)]

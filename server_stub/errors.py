@@ -143,5 +143,7 @@ async def _storage_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    # Starlette answers this one outside every middleware, so it adds their headers itself.
-    return error_response(500, "server_error", "unexpected server error", dict(SECURITY_HEADERS))
+    # Starlette answers this one outside every middleware, so it adds their headers itself,
+    # and no-store: whatever failed, its answer must not be cached (API or not).
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+    return error_response(500, "server_error", "unexpected server error", headers)

@@ -77,6 +77,7 @@ def test_an_unexpected_server_error_carries_them_too(
     assert response.status_code == 500
     assert response.json() == {"error": "server_error", "message": "unexpected server error"}
     _assert_security_headers(response)
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_the_policy_forbids_inline_code_other_origins_and_framing() -> None:

@@ -61,8 +61,31 @@ def test_runtime_files_carry_the_mime_types_browsers_require(
     assert response.headers["content-type"].partition(";")[0] == media_type
 
 
-def test_page_responses_are_not_marked_no_store(shared_client: TestClient) -> None:
-    assert shared_client.get("/static/runtime.mjs").headers.get("cache-control") != "no-store"
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/index.html",
+        "/login",
+        "/some/client/route",
+        "/pyscript.toml",
+        "/app/main.py",
+        "/static/runtime.mjs",
+        "/static/legacy.js",
+        "/static/runtime.wasm",
+        "/static/vendor/runtime/1.2.3/runtime.mjs",
+    ],
+)
+def test_page_responses_are_not_marked_no_store(shared_client: TestClient, path: str) -> None:
+    """Only the API is no-store; the page and its files may be cached (and revalidated)."""
+    response = shared_client.get(path)
+    directives = {
+        part.strip().partition("=")[0].lower()
+        for part in response.headers.get("cache-control", "").split(",")
+    }
+
+    assert response.status_code == 200
+    assert "no-store" not in directives
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,10 @@
-"""Command line: ``python -m server_stub [--host H] [--port P] [--db PATH] ...``."""
+"""Command line: ``python -m server_stub [--host H] [--port P] [--db PATH] ...``.
+
+``python -m server_stub keys ...`` changes the signing keys instead (server_stub/keys_command.py).
+"""
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -8,6 +12,7 @@ import uvicorn
 
 from server_stub.app import create_app
 from server_stub.config import Config
+from server_stub.keys_command import main as keys_main
 from server_stub.origins import parse_origin
 
 
@@ -51,8 +56,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="PATH",
         default=defaults.db_path,
         help="SQLite file for users and sessions, created with its folders if missing; "
-        "the signing secret is kept next to it as <db>.secret unless AUTH_SECRET is set "
-        "(default: %(default)s)",
+        "without --keys or AUTH_SECRET the signing keys are kept next to it, as <db>.keys "
+        "or <db>.secret (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        metavar="PATH",
+        help="signing keys file, the same on every node; make it and change it with "
+        "`python -m server_stub keys add|retire` (default: beside the SQLite file)",
     )
     parser.add_argument(
         "--access-ttl",
@@ -108,9 +120,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the app from the command line and serve it until interrupted."""
-    args = parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["keys"]:
+        raise SystemExit(keys_main(arguments[1:]))
+    args = parse_args(arguments)
     config = Config(
         db_path=args.db,
+        keys_path=args.keys,
         web_root=args.web_root,
         access_ttl=args.access_ttl,
         refresh_ttl=args.refresh_ttl,

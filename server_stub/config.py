@@ -13,6 +13,9 @@ class Config:
     """Everything `create_app` needs; the defaults serve the repository with a db under var/."""
 
     db_path: Path = REPO_ROOT / "var" / "auth.db"
+    # The signing keys file every node shares (server_stub/secret.py). None: AUTH_SECRET,
+    # else the keys beside the SQLite file.
+    keys_path: Path | None = None
     web_root: Path = REPO_ROOT
     access_ttl: int = 300
     refresh_ttl: int = 7 * 24 * 3600

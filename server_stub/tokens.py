@@ -1,4 +1,4 @@
-"""Access tokens: short-lived HS256 JWTs, issued and verified under pinned rules."""
+"""Access tokens: short-lived HS256 JWTs that name their key, issued and checked by pinned rules."""
 
 import secrets
 from collections.abc import Callable
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import jwt
 
 from server_stub.errors import InvalidToken
+from server_stub.keys import KeySet
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
@@ -26,18 +27,18 @@ class AccessClaims:
 
 
 class AccessTokens:
-    """Issues and verifies access tokens with one key, issuer and audience."""
+    """Issues and verifies access tokens with one key set, issuer and audience."""
 
     def __init__(
         self,
-        secret: bytes,
+        keys: KeySet,
         *,
         issuer: str,
         audience: str,
         ttl: int,
         clock: Callable[[], float],
     ) -> None:
-        self._secret = secret
+        self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._ttl = ttl
@@ -49,8 +50,13 @@ class AccessTokens:
         return self._ttl
 
     def issue(self, user_id: str, name: str) -> str:
-        """Sign a new access token for this user, valid from now for ``ttl`` seconds."""
-        now = int(self._clock())
+        """Sign a new access token for this user, valid from now for ``ttl`` seconds.
+
+        It is signed with the key set's current key and names it in its ``kid`` header.
+        """
+        moment = self._clock()
+        key = self._keys.signing_key(moment)
+        now = int(moment)
         claims = {
             "sub": user_id,
             "name": name,
@@ -63,21 +69,27 @@ class AccessTokens:
             "token_use": ACCESS_TOKEN_USE,
         }
         return jwt.encode(
-            claims, self._secret, algorithm=ALGORITHM, headers={"typ": ACCESS_TOKEN_TYPE}
+            claims,
+            key.secret,
+            algorithm=ALGORITHM,
+            headers={"typ": ACCESS_TOKEN_TYPE, "kid": key.kid},
         )
 
     def verify(self, token: str) -> AccessClaims:
         """Return the claims of a valid access token, or raise `InvalidToken` saying why not.
 
         The algorithm list is pinned, so the token's own ``alg`` (``none``, RS256, ...) is
-        never trusted; signature, time claims, issuer, audience and type are all checked.
+        never trusted; signature, time claims, issuer, audience and type are all checked. The
+        ``kid`` only picks which of the server's keys to check with: a kid that names none, or
+        a retired key whose tokens have all expired, is refused before any signature check.
         """
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("access token is too long")
+        secret = self._verifying_secret(token)
         try:
             decoded = jwt.decode_complete(
                 token,
-                self._secret,
+                secret,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
@@ -100,3 +112,18 @@ class AccessTokens:
         if not isinstance(user_id, str) or not isinstance(name, str):
             raise InvalidToken("access token is not valid")
         return AccessClaims(user_id=user_id, name=name)
+
+    def _verifying_secret(self, token: str) -> bytes:
+        """The secret of the key the token names, if this server still accepts that key."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise InvalidToken("access token is not valid") from None
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidToken("access token is not valid")
+        # A retired key stays valid as long as the tokens it signed: their lifetime and leeway.
+        lifetime = self._ttl + LEEWAY_SECONDS
+        try:
+            return self._keys.verifying_key(kid, self._clock(), lifetime).secret
+        except LookupError:
+            raise InvalidToken("access token's key is unknown or retired") from None

@@ -1,19 +1,22 @@
-"""Command line: ``python -m server_stub [--host H] [--port P] [--db PATH] ...``.
-
-``python -m server_stub keys ...`` changes the signing keys instead (server_stub/keys_command.py).
-"""
+"""Command line: ``python -m server_stub [--host H] [--port P] [--db PATH] ...``."""
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from server_stub.app import create_app
 from server_stub.config import Config
-from server_stub.keys_command import main as keys_main
 from server_stub.origins import parse_origin
+from server_stub.store import is_postgres_url, open_store
+
+# How a worker process (--workers N) learns the command line its server was started with.
+_WORKER_ARGUMENTS = "SERVER_STUB_WORKER_ARGUMENTS"
 
 
 def _positive_int(text: str) -> int:
@@ -28,6 +31,11 @@ def _origin(text: str) -> str:
         return parse_origin(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _database(text: str) -> Path | str:
+    """A postgresql:// URL as it is; anything else is the path of a SQLite file."""
+    return text if is_postgres_url(text) else Path(text)
 
 
 def _non_negative_float(text: str) -> float:
@@ -52,19 +60,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--db",
-        type=Path,
-        metavar="PATH",
+        type=_database,
+        metavar="PATH|URL",
         default=defaults.db_path,
-        help="SQLite file for users and sessions, created with its folders if missing; "
-        "without --keys or AUTH_SECRET the signing keys are kept next to it, as <db>.keys "
-        "or <db>.secret (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--keys",
-        type=Path,
-        metavar="PATH",
-        help="signing keys file, the same on every node; make it and change it with "
-        "`python -m server_stub keys add|retire` (default: beside the SQLite file)",
+        help="where users, sessions and login limits live: a postgresql:// URL that every "
+        "node shares, or a SQLite file, created with its folders if missing; "
+        "the signing secret is kept next to it as <db>.secret unless AUTH_SECRET is set "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--access-ttl",
@@ -85,8 +87,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=_non_negative_float,
         default=defaults.reuse_grace,
         metavar="S",
-        help="seconds during which a just-spent refresh token is refused without revoking "
-        "its session; later reuse revokes it (default: %(default)s)",
+        help="seconds during which a just-spent refresh token presented again gets the same "
+        "successor, while that is unused, instead of revoking its session; later reuse "
+        "revokes it (default: %(default)s)",
     )
     parser.add_argument(
         "--api-delay",
@@ -95,6 +98,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="S",
         help="seconds GET /api/resources waits before answering, to see parallel requests "
         "overlap (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="server processes on the one port, sharing the store (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prune-every",
+        type=_non_negative_float,
+        default=defaults.prune_every,
+        metavar="S",
+        help="seconds between passes that delete expired refresh tokens, empty sessions and "
+        "old login charges, in each process; 0 never prunes (default: %(default)s)",
     )
     parser.add_argument(
         "--web-root",
@@ -118,27 +136,52 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Build the app from the command line and serve it until interrupted."""
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    if arguments[:1] == ["keys"]:
-        raise SystemExit(keys_main(arguments[1:]))
-    args = parse_args(arguments)
-    config = Config(
-        db_path=args.db,
-        keys_path=args.keys,
+def config_from(args: argparse.Namespace) -> Config:
+    """The settings the parsed command line asks for."""
+    url = args.db if isinstance(args.db, str) else None
+    return Config(
+        db_path=Config().db_path if url else args.db,
+        db_url=url,
         web_root=args.web_root,
         access_ttl=args.access_ttl,
         refresh_ttl=args.refresh_ttl,
         reuse_grace=args.reuse_grace,
         api_delay=args.api_delay,
+        prune_every=args.prune_every,
         bench_root=args.web_root / "bench" if args.bench else None,
         cors_origin=args.cors_origin,
     )
-    app = create_app(config)
+
+
+def app_for_worker() -> FastAPI:
+    """Build one worker's app from the command line the server was started with."""
+    return create_app(config_from(parse_args(json.loads(os.environ[_WORKER_ARGUMENTS]))))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Build the app from the command line and serve it until interrupted."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(arguments)
+    config = config_from(args)
+    if args.workers == 1:
+        target: FastAPI | str = create_app(config)
+    else:
+        # Each worker is a fresh process (spawned) that builds its own app from the same
+        # command line. Opening the store here first creates its schema once, and a wrong
+        # --db fails now rather than in workers that uvicorn would keep restarting.
+        open_store(config.db_url or config.db_path).close()
+        os.environ[_WORKER_ARGUMENTS] = json.dumps(arguments)
+        target = "server_stub.__main__:app_for_worker"
     print(f"serving on http://{args.host}:{args.port}", flush=True)
     # The access log shows method and path only; tokens travel in headers and bodies.
-    uvicorn.run(app, host=args.host, port=args.port, server_header=False)
+    uvicorn.run(
+        target,
+        host=args.host,
+        port=args.port,
+        server_header=False,
+        workers=args.workers,
+        factory=args.workers > 1,
+    )
 
 
 if __name__ == "__main__":

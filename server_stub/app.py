@@ -1,6 +1,8 @@
 """The FastAPI application: authorization routes, the protected resource, and the page."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Security
@@ -18,22 +20,23 @@ from server_stub.oauth import TOKEN_PATH, TokenEndpointHeaders, add_oauth_routes
 from server_stub.openapi import BEARER_CHALLENGE, error_responses, refresh_token_links
 from server_stub.origins import parse_origin, token_origins
 from server_stub.passwords import PasswordChecker
+from server_stub.pruning import Pruner
 from server_stub.schemas import Credentials, RefreshRequest, TokenResponse
-from server_stub.secret import load_key_set
+from server_stub.secret import load_signing_secret
 from server_stub.sessions import Sessions, TokenPair
-from server_stub.store import AuthStore
+from server_stub.store import open_store
 from server_stub.tokens import AccessClaims, AccessTokens
 from server_stub.web import add_page_routes
 
 
 def create_app(config: Config) -> FastAPI:
-    """Open (or create) the database and signing keys, seed the default user, build the app."""
-    store = AuthStore(config.db_path)
+    """Open (or create) the database and signing secret, seed the default user, build the app."""
+    store = open_store(config.db_url or config.db_path)
     passwords = PasswordChecker()
     if not store.has_users():
         store.add_user(config.seed_user, passwords.hash(config.seed_password))
     access_tokens = AccessTokens(
-        load_key_set(config.keys_path, config.db_path, now=config.clock()),
+        load_signing_secret(config.db_path),
         issuer=config.issuer,
         audience=config.audience,
         ttl=config.access_ttl,
@@ -41,8 +44,24 @@ def create_app(config: Config) -> FastAPI:
     )
     sessions = Sessions(store, access_tokens, passwords, config)
     login_limiter = LoginLimiter(
-        config.clock, attempts=config.login_attempts, window=config.login_window
+        store, config.clock, attempts=config.login_attempts, window=config.login_window
     )
+    pruner = Pruner(
+        store,
+        config.clock,
+        every=config.prune_every,
+        reuse_grace=config.reuse_grace,
+        login_window=config.login_window,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        pruner.start()
+        try:
+            yield
+        finally:
+            pruner.stop()
+            store.close()
 
     cors_origin = parse_origin(config.cors_origin) if config.cors_origin else None
     # The schema is served (the fuzz tests read it); the interactive docs stay off.
@@ -51,6 +70,7 @@ def create_app(config: Config) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
         middleware=[
             # The page may connect to the token endpoint its settings name elsewhere.
             Middleware(SecurityHeadersMiddleware, token_origins=token_origins(config.web_root)),
@@ -60,6 +80,7 @@ def create_app(config: Config) -> FastAPI:
             Middleware(BodyLimitMiddleware),
         ],
     )
+    app.state.pruner = pruner  # the tests run a pass by hand
     install_error_handlers(app)
     bearer_scheme = HTTPBearer(auto_error=False, bearerFormat="JWT")
 

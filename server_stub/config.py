@@ -13,14 +13,15 @@ class Config:
     """Everything `create_app` needs; the defaults serve the repository with a db under var/."""
 
     db_path: Path = REPO_ROOT / "var" / "auth.db"
-    # The signing keys file every node shares (server_stub/secret.py). None: AUTH_SECRET,
-    # else the keys beside the SQLite file.
-    keys_path: Path | None = None
+    # A postgresql:// URL: the store is that database, shared by every node, and db_path
+    # holds no data (server_stub/store.py). None: the SQLite file at db_path.
+    db_url: str | None = None
     web_root: Path = REPO_ROOT
     access_ttl: int = 300
     refresh_ttl: int = 7 * 24 * 3600
-    # A spent refresh token presented again within this many seconds is refused without
-    # revoking its session: parallel tabs racing one refresh are not an attack. Later
+    # A spent refresh token presented again within this many seconds gets the same
+    # successor again, while that is unused (a lost answer, or tabs racing one refresh, is
+    # not an attack), and is refused without revoking its session once it is used. Later
     # presentations are treated as theft and revoke the whole family (RFC 9700 §4.14.2).
     reuse_grace: float = 5.0
     # Seconds /api/resources waits before answering: latency for the demo and the tests
@@ -30,6 +31,8 @@ class Config:
     # seconds; more get 429 until the oldest failure leaves the window (server_stub/limits.py).
     login_attempts: int = 10
     login_window: float = 60.0
+    # Seconds between passes that delete expired rows (server_stub/pruning.py); 0: none.
+    prune_every: float = 10.0
     # `make bench` only: serve bench/contestants/ under /bench/ and bench/vendor/ (its
     # copied npm libraries) under /bench/vendor/. None, the default, serves neither.
     bench_root: Path | None = None
@@ -50,3 +53,5 @@ class Config:
             raise ValueError("reuse_grace and api_delay must not be negative")
         if self.login_attempts <= 0 or self.login_window <= 0:
             raise ValueError("login_attempts and login_window must be positive")
+        if self.prune_every < 0:
+            raise ValueError("prune_every must not be negative")

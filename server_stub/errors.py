@@ -1,7 +1,6 @@
 """One JSON error shape for every failure: ``{"error": code, "message": text}``."""
 
 import logging
-import sqlite3
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -10,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from server_stub.headers import SECURITY_HEADERS
+from server_stub.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(sqlite3.Error, _storage_error)
+    app.add_exception_handler(StoreUnavailable, _storage_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -132,7 +132,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 async def _storage_error(request: Request, exc: Exception) -> Response:
-    # SQLite's messages ("database is locked") carry no request data, so they are safe to log.
+    # The stores' messages ("database is locked") carry no request data: safe to log.
     logger.error("storage error: %s: %s", type(exc).__name__, exc)
     return error_response(
         503,

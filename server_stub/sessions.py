@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from server_stub.config import Config
 from server_stub.errors import InvalidCredentials, InvalidGrant
 from server_stub.passwords import PasswordChecker
+from server_stub.sealing import seal, unseal
 from server_stub.store import AuthStore, RefreshRefused
 from server_stub.tokens import AccessTokens
 
@@ -65,20 +66,33 @@ class Sessions:
         return self._pair(user.id, user.name, refresh_token)
 
     def refresh(self, refresh_token: str) -> TokenPair:
-        """Exchange a refresh token, once, for a new pair in the same session."""
+        """Exchange a refresh token, once, for a new pair in the same session.
+
+        Presented again within the reuse grace (its answer was lost, or another tab raced
+        this one), it gets the same refresh token again, with a new access token, as long as
+        that successor is unused: the server issued one successor, and both callers end with
+        it. The successor is kept only sealed with the presented token (server_stub/sealing.py).
+        """
         successor = new_refresh_token()
         now = self._clock()
+        sealed = seal(successor, refresh_token) if self._reuse_grace > 0 else None
         try:
-            user = self._store.rotate(
+            rotation = self._store.rotate(
                 hash_refresh_token(refresh_token),
                 hash_refresh_token(successor),
+                sealed,
                 now=now,
                 expires_at=now + self._refresh_ttl,
                 reuse_grace=self._reuse_grace,
             )
         except RefreshRefused as refused:
             raise InvalidGrant(refused.reason) from None
-        return self._pair(user.id, user.name, successor)
+        if rotation.resent is not None:
+            resent = unseal(rotation.resent.sealed, refresh_token, rotation.resent.hash)
+            if resent is None:
+                raise InvalidGrant("refresh token was already used")
+            successor = resent
+        return self._pair(rotation.user.id, rotation.user.name, successor)
 
     def logout(self, refresh_token: str) -> None:
         """End the session of this refresh token; its other refresh tokens stop working."""

@@ -13,6 +13,8 @@ from server_stub.middleware import MAX_BODY_BYTES
 
 from .support import ServerProcess
 
+pytestmark = pytest.mark.both_stores
+
 REFRESH = "/authorization/refresh"
 JSON = {"Content-Type": "application/json"}
 

@@ -3,9 +3,12 @@
 from collections.abc import Callable
 
 import jwt
+import pytest
 from fastapi.testclient import TestClient
 
 from .support import SEED_PASSWORD, SEED_USER
+
+pytestmark = pytest.mark.both_stores
 
 
 def test_seeded_user_logs_in_and_gets_a_token_pair(client: TestClient) -> None:

@@ -13,8 +13,12 @@ from fastapi.testclient import TestClient
 from server_stub.app import create_app
 from server_stub.config import Config
 from server_stub.limits import LoginLimiter, TooManyAttempts
+from server_stub.passwords import PasswordChecker
+from server_stub.store import AuthStore
 
-from .support import SEED_PASSWORD, SEED_USER, FakeClock
+from .support import SEED_PASSWORD, SEED_USER, FakeClock, count_rows
+
+pytestmark = pytest.mark.both_stores
 
 TOKEN = "/authorization/token"
 DEFAULT_BUDGET = 10  # failed logins a minute, per name and per address
@@ -23,9 +27,10 @@ WINDOW = 60.0
 
 
 @pytest.fixture
-def app(config: Config) -> FastAPI:
+def app(config: Config) -> Iterator[FastAPI]:
     """One app (so one limiter) that several clients at different addresses talk to."""
-    return create_app(replace(config, login_attempts=BUDGET))
+    with TestClient(create_app(replace(config, login_attempts=BUDGET))) as started:
+        yield started.app  # type: ignore[misc]
 
 
 @pytest.fixture
@@ -40,6 +45,20 @@ def client_at(app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
     yield make
     for made in clients:
         made.close()
+
+
+@pytest.fixture
+def password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The passwords every app checks from now on, in order."""
+    checked: list[str] = []
+    verify = PasswordChecker.verify
+
+    def counting_verify(self: PasswordChecker, password_hash: str | None, password: str) -> bool:
+        checked.append(password)
+        return verify(self, password_hash, password)
+
+    monkeypatch.setattr(PasswordChecker, "verify", counting_verify)
+    return checked
 
 
 def _log_in(client: TestClient, user: str = SEED_USER, password: str = SEED_PASSWORD):
@@ -71,12 +90,19 @@ def test_the_eleventh_wrong_password_in_a_minute_is_refused_with_retry_after(
 
 
 def test_while_blocked_even_the_right_password_is_not_checked(
-    client_at: Callable[[str], TestClient],
+    client_at: Callable[[str], TestClient], password_checks: list[str], clock: FakeClock
 ) -> None:
     attacker = client_at("203.0.113.7")
     _fail(attacker, BUDGET)
+    assert password_checks == ["wrong"] * BUDGET
 
-    assert _log_in(attacker).status_code == 429
+    blocked = _log_in(attacker)
+
+    assert blocked.status_code == 429
+    assert password_checks == ["wrong"] * BUDGET  # Argon2 never saw the right one
+    clock.advance(WINDOW)
+    assert _log_in(attacker).status_code == 200  # and it was the right one
+    assert password_checks == ["wrong"] * BUDGET + [SEED_PASSWORD]
 
 
 def test_the_block_lifts_by_itself_when_the_window_has_passed(
@@ -155,8 +181,8 @@ def test_the_window_length_comes_from_the_config(
     assert _fail(client, 2) == [401, 429]
 
 
-def test_guesses_still_being_checked_count_against_the_budget() -> None:
-    limiter = LoginLimiter(FakeClock(), attempts=BUDGET, window=WINDOW)
+def test_guesses_still_being_checked_count_against_the_budget(store: AuthStore) -> None:
+    limiter = LoginLimiter(store, FakeClock(), attempts=BUDGET, window=WINDOW)
     inside = threading.Barrier(BUDGET + 1)
     release = threading.Event()
 
@@ -176,20 +202,26 @@ def test_guesses_still_being_checked_count_against_the_budget() -> None:
             guess.result()
 
 
-def test_the_tables_forget_the_oldest_keys_beyond_their_size() -> None:
-    limiter = LoginLimiter(FakeClock(), attempts=1, window=WINDOW, max_keys=100)
-    for n in range(1000):
-        with pytest.raises(ValueError), limiter.attempt(f"user{n}", f"10.0.{n // 250}.{n % 250}"):
-            raise ValueError("wrong password")
+def test_charges_older_than_the_window_are_pruned_and_the_rest_kept(
+    make_client: Callable[..., TestClient], clock: FakeClock, config: Config
+) -> None:
+    client = make_client(login_attempts=3)
+    _fail(client, 2, user="early")
+    clock.advance(WINDOW / 2)
+    _fail(client, 1, user="late")  # each failure charges its name and the address
+    assert count_rows(config.db_url or config.db_path, "login_attempts") == 6
 
-    with pytest.raises(ValueError), limiter.attempt("user0", "10.0.0.0"):  # long forgotten
-        raise ValueError("wrong password")
-    with pytest.raises(TooManyAttempts), limiter.attempt("user999", "192.0.2.1"):
-        pass
+    clock.advance(WINDOW / 2)
+    client.app.state.pruner.run_once()
+
+    assert count_rows(config.db_url or config.db_path, "login_attempts") == 2
+    assert _fail(client, 3, user="late") == [401, 401, 429]  # the late one still counts
 
 
-def test_at_most_a_few_passwords_are_checked_at_once_the_rest_wait_their_turn() -> None:
-    limiter = LoginLimiter(FakeClock(), attempts=100, window=WINDOW, parallel=2)
+def test_at_most_a_few_passwords_are_checked_at_once_the_rest_wait_their_turn(
+    store: AuthStore,
+) -> None:
+    limiter = LoginLimiter(store, FakeClock(), attempts=100, window=WINDOW, parallel=2)
     inside = threading.Semaphore(0)
     release = threading.Event()
     most_at_once = 0

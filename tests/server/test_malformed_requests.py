@@ -6,6 +6,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+pytestmark = pytest.mark.both_stores
+
 ENDPOINTS = ["/authorization/token", "/authorization/refresh", "/authorization/logout"]
 JSON = {"Content-Type": "application/json"}
 

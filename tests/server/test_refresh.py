@@ -3,13 +3,17 @@
 import hashlib
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from server_stub.config import Config
 
-from .support import SEED_USER, FakeClock
+from .support import SEED_USER, FakeClock, query
+
+pytestmark = pytest.mark.both_stores
 
 
 def _refresh(client: TestClient, token: str) -> httpx.Response:
@@ -48,15 +52,107 @@ def test_refresh_returns_a_new_pair_whose_access_token_works(
     assert resources.text == f"protected resources, username: {SEED_USER}"
 
 
-def test_a_refresh_token_can_be_spent_only_once(
+def _live_tokens(config: Config) -> list[str]:
+    """Hashes of the unspent refresh tokens of live sessions."""
+    rows = query(
+        _db(config),
+        "SELECT t.hash FROM refresh_tokens t JOIN families f ON f.id = t.family_id"
+        " WHERE t.spent_at IS NULL AND f.revoked_at IS NULL",
+    )
+    return [row[0] for row in rows]
+
+
+def _db(config: Config) -> Path | str:
+    return config.db_url or config.db_path
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_a_lost_answer_retried_within_the_grace_gets_the_same_pair(
+    client: TestClient, login: Callable[..., dict], clock: FakeClock, config: Config
+) -> None:
+    token = login(client)["refreshToken"]
+    first = _refresh(client, token).json()  # the server answered; the client never saw it
+    clock.advance(config.reuse_grace - 1)
+
+    retry = _refresh(client, token)
+
+    assert retry.status_code == 200
+    assert retry.headers["cache-control"] == "no-store"
+    again = retry.json()
+    assert again["refreshToken"] == first["refreshToken"]
+    assert again["userId"] == first["userId"]
+    resources = client.get(
+        "/api/resources", headers={"Authorization": f"Bearer {again['authorizationToken']}"}
+    )
+    assert resources.status_code == 200
+    assert _live_tokens(config) == [_sha256(first["refreshToken"])]  # one successor issued
+    assert _refresh(client, again["refreshToken"]).status_code == 200
+
+
+def test_a_lost_answer_retried_after_the_grace_revokes_the_session(
+    client: TestClient, login: Callable[..., dict], clock: FakeClock, config: Config
+) -> None:
+    token = login(client)["refreshToken"]
+    successor = _refresh(client, token).json()["refreshToken"]
+    clock.advance(config.reuse_grace)
+
+    _assert_invalid_grant(_refresh(client, token))
+    _assert_invalid_grant(_refresh(client, successor))
+    assert _live_tokens(config) == []
+
+
+def test_once_the_successor_is_used_the_spent_token_gets_nothing_but_the_session_lives(
     client: TestClient, login: Callable[..., dict]
 ) -> None:
     token = login(client)["refreshToken"]
     successor = _refresh(client, token).json()["refreshToken"]
+    newest = _refresh(client, successor).json()["refreshToken"]
 
-    _assert_invalid_grant(_refresh(client, token))
-    # Right after spending, a duplicate is a racing tab, not a thief: the session lives on.
-    assert _refresh(client, successor).status_code == 200
+    # Within the grace: a tab that raced the first refresh, not a thief.
+    response = _refresh(client, token)
+
+    _assert_invalid_grant(response)
+    assert "already used" in response.json()["message"]
+    assert _refresh(client, newest).status_code == 200
+
+
+def test_the_successor_is_kept_only_sealed_and_only_for_the_grace(
+    make_client: Callable[..., TestClient],
+    login: Callable[..., dict],
+    clock: FakeClock,
+    config: Config,
+) -> None:
+    client = make_client()
+    token = login(client)["refreshToken"]
+    successor = _refresh(client, token).json()["refreshToken"]
+    sealed = query(
+        _db(config), "SELECT sealed_successor FROM refresh_tokens WHERE hash = ?", _sha256(token)
+    )
+    assert sealed[0][0] and successor.encode() not in bytes(sealed[0][0])
+
+    clock.advance(config.reuse_grace)
+    client.app.state.pruner.run_once()
+
+    assert (
+        query(_db(config), "SELECT hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL")
+        == []
+    )
+
+
+def test_without_a_grace_period_nothing_is_sealed(
+    make_client: Callable[..., TestClient], login: Callable[..., dict], config: Config
+) -> None:
+    client = make_client(reuse_grace=0)
+    token = login(client)["refreshToken"]
+    _refresh(client, token)
+
+    assert (
+        query(_db(config), "SELECT hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL")
+        == []
+    )
 
 
 def test_replaying_a_spent_token_revokes_its_session_so_the_successor_fails_too(
@@ -162,19 +258,28 @@ def test_refresh_tokens_are_stored_only_as_sha256_hashes(
     client: TestClient, login: Callable[..., dict], config: Config
 ) -> None:
     token = login(client)["refreshToken"]
+    successor = _refresh(client, token).json()["refreshToken"]
 
-    with sqlite3.connect(config.db_path) as db:
-        hashes = [row[0] for row in db.execute("SELECT hash FROM refresh_tokens")]
-    raw = b"".join(
-        path.read_bytes()
-        for path in config.db_path.parent.iterdir()
-        if path.name.startswith("auth.db") and not path.name.endswith(".secret")
-    )
-    assert hashes == [hashlib.sha256(token.encode()).hexdigest()]
+    hashes = {row[0] for row in query(_db(config), "SELECT hash FROM refresh_tokens")}
+    if config.db_url:
+        stored = "".join(str(row) for row in query(config.db_url, "SELECT * FROM refresh_tokens"))
+        raw = stored.encode()
+    else:
+        raw = b"".join(
+            path.read_bytes()
+            for path in config.db_path.parent.iterdir()
+            if path.name.startswith("auth.db") and path.suffix not in (".secret", ".keys")
+        )
+    assert hashes == {_sha256(token), _sha256(successor)}
     assert token.encode() not in raw
+    assert successor.encode() not in raw
 
 
-def test_database_uses_write_ahead_logging(client: TestClient, config: Config) -> None:
+def test_a_sqlite_database_uses_write_ahead_logging(
+    client: TestClient, config: Config, store_kind: str
+) -> None:
+    if store_kind != "sqlite":
+        pytest.skip("SQLite only")
     with sqlite3.connect(config.db_path) as db:
         (mode,) = db.execute("PRAGMA journal_mode").fetchone()
 

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from .support import SEED_USER, FakeClock
 
+pytestmark = pytest.mark.both_stores
+
 AUDIENCE = "pyscript-refresh-gate-api"
 ISSUER = "pyscript-refresh-gate"
 

@@ -10,6 +10,8 @@ from server_stub.headers import CONTENT_SECURITY_POLICY
 
 from .support import SEED_PASSWORD, SEED_USER
 
+pytestmark = pytest.mark.both_stores
+
 JSON = {"Content-Type": "application/json"}
 CREDENTIALS = {"userName": SEED_USER, "password": SEED_PASSWORD}
 

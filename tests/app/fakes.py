@@ -3,7 +3,8 @@
 `FakeServer` is the gate's transport. It answers `/api/...` with 200 for the one valid access
 token and 401 otherwise, and `POST /authorization/refresh` with a new pair for a live refresh
 token (single use). A test can hold any request open, make the refresh fail, or read back
-every request in the order it arrived.
+every request in the order it arrived. `OAuthServer` is the same server refreshed at
+RFC 6749's token endpoint instead, rotating its refresh tokens or not.
 
 Like the tests, this runs on CPython and on MicroPython (see `portable.py`): plain classes,
 no `dataclasses`, `typing` or `contextlib`, and nothing of asyncio that MicroPython lacks.
@@ -17,10 +18,12 @@ from collections import defaultdict
 
 from app.errors import NetworkError
 from app.gate import REFRESH_PATH, RefreshGate, Request, Response
+from app.refresh import OAuth2Refresh, SeedRefresh
 from app.tokens import MemoryTokenStore, Tokens
 
 USERNAME = "andreyka26_"
 PROTECTED_BODY = f"protected resources, username: {USERNAME}"
+PASSWORD = "Mypass1*"  # the seeded user's, as in server_stub
 SERVER_START = 1_700_000_000.0
 _BEARER = "Bearer "
 
@@ -125,6 +128,10 @@ class FakeServer:
         """The requests to `path`, in order."""
         return [seen for seen in self.seen if seen.path == path]
 
+    def page_refresh(self) -> SeedRefresh:
+        """How a page refreshes against this server: the seed's JSON refresh."""
+        return SeedRefresh()
+
     async def __call__(self, request: Request) -> Response:
         seen = Seen(request.method, request.path, request.headers.get("Authorization"))
         self.seen.append(seen)
@@ -202,8 +209,162 @@ def open_app(server: FakeServer, *, logged_in: bool = True, **gate_options: obje
     """A page on `server`, logged in with a fresh pair unless `logged_in` is False."""
     app = App(server, MemoryTokenStore(server.issue() if logged_in else None))
     gate_options.setdefault("clock", server.clock)
+    gate_options.setdefault("refresh", server.page_refresh())
     app.gate = RefreshGate(server, app.store, on_logout=app._logout, **gate_options)
     return app
+
+
+OAUTH_TOKEN_PATH = "/oauth/token"
+_FORM = "application/x-www-form-urlencoded"
+
+
+class OAuthServer(FakeServer):
+    """The same API, refreshed at RFC 6749's token endpoint: `POST /oauth/token`, a form.
+
+    The `refresh_token` grant (§6) and the `password` grant (§4.3, a login) are answered
+    `access_token`, `token_type` and `expires_in` (the `lifetime`), with a new single-use
+    `refresh_token` where the server `rotate`s; one that does not rotate answers none and
+    keeps the presented token live. Access tokens are JWTs, or strings the gate cannot read
+    where `opaque`. Anything else is a §5.2 error; `refresh_outcome` works as for the seed's
+    server (a status is answered with a body that names no error). `forms` holds every form
+    sent to the token endpoint, decoded (None where it was not a well-formed one).
+    """
+
+    def __init__(
+        self,
+        clock: FakeClock | None = None,
+        lifetime: float = 300.0,
+        *,
+        rotate: bool = True,
+        opaque: bool = False,
+        client_id: str | None = None,
+        scopes: tuple = ("resources",),
+    ) -> None:
+        super().__init__(clock, lifetime)
+        self.rotate = rotate
+        self.opaque = opaque
+        self.client_id = client_id  # when set, every request must name this client
+        self.scopes = scopes  # the scopes a request may ask for
+        self.forms: list = []
+        # Fields every successful answer also carries, in place of its own (garbage, say).
+        self.also_answer: dict = {}
+        self._opaque_serials = itertools.count(1)
+
+    def page_refresh(self) -> OAuth2Refresh:
+        """How a page refreshes against this server: RFC 6749's refresh, as its client."""
+        return OAuth2Refresh(OAUTH_TOKEN_PATH, client_id=self.client_id)
+
+    def issue(self) -> Tokens:
+        """A new pair, as the password grant hands out; its access token is the valid one."""
+        tokens = super().issue()
+        if not self.opaque:
+            return tokens
+        self.valid_access = f"opaque-access-{next(self._opaque_serials)}"
+        return Tokens(self.valid_access, tokens.refresh)
+
+    @property
+    def refresh_calls(self) -> int:
+        return len(self.presented)
+
+    @property
+    def presented(self) -> list:
+        """The refresh token of each `refresh_token` grant, in the order they came."""
+        grants = [form for form in self.forms if form and form.get("grant_type") == "refresh_token"]
+        return [form.get("refresh_token") for form in grants]
+
+    async def __call__(self, request: Request) -> Response:
+        if request.path == OAUTH_TOKEN_PATH:
+            self.forms.append(form_decode(request.body or ""))
+        return await super().__call__(request)
+
+    def _answer(self, request: Request) -> Response:
+        if request.path != OAUTH_TOKEN_PATH:
+            if request.path.startswith("/api/"):
+                return super()._answer(request)
+            return Response(404, '{"detail": "Not Found"}')
+        form = self.forms[-1]
+        content_type = request.headers.get("Content-Type", "")
+        if request.method != "POST" or not content_type.startswith(_FORM):
+            return _oauth_error(400, "invalid_request")
+        if form is None or "grant_type" not in form:
+            return _oauth_error(400, "invalid_request")
+        if self.client_id is not None and form.get("client_id") != self.client_id:
+            return _oauth_error(401, "invalid_client")
+        asked = form.get("scope", "").split()
+        if any(scope not in self.scopes for scope in asked):
+            return _oauth_error(400, "invalid_scope")
+        if form["grant_type"] == "password":
+            return self._log_in(form)
+        if form["grant_type"] == "refresh_token":
+            return self._refresh_grant(request, form)
+        return _oauth_error(400, "unsupported_grant_type")
+
+    def _log_in(self, form: dict) -> Response:
+        if (form.get("username"), form.get("password")) != (USERNAME, PASSWORD):
+            return _oauth_error(400, "invalid_grant")
+        tokens = self.issue()
+        return self._granted(tokens.access, tokens.refresh)
+
+    def _refresh_grant(self, request: Request, form: dict) -> Response:
+        if self.refresh_outcome is not None:
+            return super()._refresh(request)  # told what to answer: as the seed's server does
+        presented = form.get("refresh_token")
+        if presented is None:
+            return _oauth_error(400, "invalid_request")
+        if presented not in self._live_refresh:
+            return _oauth_error(400, "invalid_grant")
+        tokens = self.issue()
+        if self.rotate:
+            self._live_refresh.remove(presented)
+            return self._granted(tokens.access, tokens.refresh)
+        self._live_refresh.remove(tokens.refresh)  # the presented token stays the only one
+        return self._granted(tokens.access, None)
+
+    def _granted(self, access: str, refresh: str | None) -> Response:
+        answer = {"access_token": access, "token_type": "Bearer", "expires_in": self.lifetime}
+        if refresh is not None:
+            answer["refresh_token"] = refresh
+        answer.update(self.also_answer)
+        return Response(200, json.dumps(answer))
+
+
+def _oauth_error(status: int, error: str) -> Response:
+    return Response(status, json.dumps({"error": error}))
+
+
+def form_decode(body: str) -> dict | None:
+    """The fields of an application/x-www-form-urlencoded body, or None if a name or value
+    is not encoded right or a name comes twice (RFC 6749 §3.2 allows each once)."""
+    fields = {}
+    for part in body.split("&") if body else []:
+        name, _, value = part.partition("=")
+        name, value = _form_unquote(name), _form_unquote(value)
+        if name is None or value is None or name in fields:
+            return None
+        fields[name] = value
+    return fields
+
+
+def _form_unquote(text: str) -> str | None:
+    """`text` with `+` read as a space and each `%XX` as a byte of UTF-8; by hand, because
+    MicroPython has no urllib.parse."""
+    data = text.replace("+", " ").encode()
+    raw = bytearray()
+    index = 0
+    try:
+        while index < len(data):
+            if data[index] != 0x25:  # "%"
+                raw.append(data[index])
+                index += 1
+                continue
+            digits = data[index + 1 : index + 3].decode()
+            if len(digits) != 2:
+                return None
+            raw.append(int(digits, 16))
+            index += 3
+        return bytes(raw).decode()
+    except ValueError:  # a digit that is not hex, or bytes that are not UTF-8 (UnicodeError)
+        return None
 
 
 class TabStorage(MemoryTokenStore):
@@ -303,6 +464,7 @@ def open_tab(
     """A tab of the page on `server`, sharing `storage` and `locks` with the other tabs."""
     app = App(server, storage.tab())
     gate_options.setdefault("clock", server.clock)
+    gate_options.setdefault("refresh", server.page_refresh())
     app.gate = RefreshGate(
         server, app.store, on_logout=app._logout, refresh_lock=locks, **gate_options
     )

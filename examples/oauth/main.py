@@ -64,7 +64,7 @@ async def fill(slot: str) -> None:
 
 @when("click", "#send-three")
 async def send_three() -> None:
-    """Three requests at once: with a broken token: three 401s, one refresh, three 200s."""
+    """Three requests at once; with a broken token: three 401s, one refresh, three 200s."""
     await asyncio.gather(*(fill(slot) for slot in ("first", "second", "third")))
 
 

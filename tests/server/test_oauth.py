@@ -15,7 +15,7 @@ from server_stub.__main__ import parse_args
 from server_stub.config import Config
 from server_stub.headers import CONTENT_SECURITY_POLICY
 
-from .support import SEED_PASSWORD, SEED_USER, FakeClock
+from .support import REPO_ROOT, SEED_PASSWORD, SEED_USER, FakeClock
 
 TOKEN = "/oauth/token"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -556,3 +556,12 @@ def test_the_example_page_and_its_files_are_served_and_revalidated_like_the_demo
         again = client.get(path, headers={"If-None-Match": response.headers["etag"]})
         assert again.status_code == 304
     assert client.get("/examples/oauth/nothing.py").status_code == 404
+
+
+def test_the_readme_shows_the_example_pages_python_as_it_is() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Use the gate in your own page") :]
+    start = section.index("```python\n") + len("```python\n")
+    shown = section[start : section.index("```\n", start)]
+
+    assert shown == (REPO_ROOT / "examples" / "oauth" / "main.py").read_text()

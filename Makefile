@@ -87,6 +87,27 @@ $(VENV)/.browser: $(VENV)/.installed
 	else $(BIN)/python -m playwright install chromium; fi
 	touch $@
 
+# PostgreSQL's initdb and pg_ctl for the tests and the soak, which start a throw-away cluster
+# of their own (tests/server/postgres.py): Debian's package, installed as Chromium is.
+.PHONY: postgres cluster
+test: postgres
+test: export REQUIRE_POSTGRES := 1
+soak: postgres
+postgres: $(VENV)/.postgres
+
+$(VENV)/.postgres: $(VENV)/.installed
+	if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; then :; \
+	else echo "the tests need PostgreSQL (initdb, pg_ctl): install postgresql" >&2; exit 1; fi
+	touch $@
+
+# `make cluster`: a PostgreSQL of its own and CLUSTER_NODES server processes sharing it, on
+# ports 8001, 8002, ..., as machines behind a load balancer would; Ctrl-C stops them all.
+CLUSTER_NODES ?= 3
+cluster: setup postgres
+	$(BIN)/python -m tests.server.cluster --nodes $(CLUSTER_NODES)
+
 # `make bench`: the page against the JavaScript clients people use today, one table and a
 # chart in bench/results.md and bench/results.png. BENCH_ARGS=--quick runs each case once.
 BENCH_ARGS ?=

@@ -225,7 +225,8 @@ class WebLock:
         self._release = self._held = None
         if release is not None:
             if held is not None and held.hold_after > 0:
-                js.setTimeout(release, int(held.hold_after * 1000))
+                # static/browser-calls.js: kept for this tab meanwhile, then let go.
+                js.keepLock(self._name, release, int(held.hold_after * 1000))
             else:
                 release()
         return False

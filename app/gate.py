@@ -94,7 +94,9 @@ class NoLock:
     manager shared by every tab of the origin; entering it gives an object whose `spent()`
     asks to keep the lock a while after the block ends (the token was exchanged: other tabs
     waiting for it then take the new pair from the shared storage, where it arrives moments
-    later, instead of getting the lock and presenting the spent token), or None.
+    later, instead of getting the lock and presenting the spent token), or None. The tab
+    that keeps a lock so may enter it again at once: with a server that does not rotate, its
+    next refresh needs the lock of the same token.
     """
 
     def __init__(self, _refresh_token: str = "") -> None:
@@ -240,7 +242,8 @@ async def newer_pair(store, spent: Tokens, wait: float | None = None) -> Tokens 
     deadline = None if wait is None else time.time() + wait
     while True:
         tokens = store.load()
-        if tokens is not None and tokens.refresh != spent.refresh:
+        # A new refresh token, or with a server that does not rotate, a new access token.
+        if tokens is not None and (tokens.refresh, tokens.access) != (spent.refresh, spent.access):
             return tokens
         if deadline is not None and time.time() >= deadline:
             return None

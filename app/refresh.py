@@ -25,6 +25,7 @@ from app.wire import Request, Response
 REFRESH_PATH = "/authorization/refresh"
 LOGIN_PATH = "/authorization/token"
 _REJECTING_STATUSES = (400, 401, 403)
+_LONGEST_LIFETIME = 10 * 365 * 24 * 3600.0  # seconds: anything longer is garbage
 # Characters a form value keeps as they are (RFC 3986's unreserved ones).
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
@@ -117,19 +118,16 @@ class OAuth2Refresh:
         error = payload.get("error")
         if error == "temporarily_unavailable":
             raise TransientError("the server cannot refresh right now; your session is kept")
+        if error == "invalid_grant":  # whatever the status: the grant itself is no good
+            raise RefreshRejected(f"the server refused the refresh ({response.status} {error})")
         _check_status(response.status, error if isinstance(error, str) else "")
         access = payload.get("access_token")
-        new_refresh = payload.get("refresh_token", refresh_token)
+        new_refresh = payload.get("refresh_token")
+        if new_refresh is None:  # the server does not rotate: the stored token stays good
+            new_refresh = refresh_token
         if not usable_token(access) or not usable_token(new_refresh):
             raise RefreshRejected("the refresh answer held no usable tokens")
-        expires_in = payload.get("expires_in")
-        if (
-            not isinstance(expires_in, (int, float))
-            or isinstance(expires_in, bool)
-            or expires_in <= 0
-        ):
-            expires_in = None
-        return Tokens(access, new_refresh, expires_in)
+        return Tokens(access, new_refresh, _seconds(payload.get("expires_in")))
 
 
 def refresh_from_settings(settings: dict):
@@ -169,8 +167,32 @@ def _check_status(status: int, error: str) -> None:
         raise TransientError(f"the refresh failed with {said}; your session is kept, try again")
 
 
+def _seconds(value: object) -> float | None:
+    """A lifetime in seconds as an answer gives it (a number, or digits as some servers send
+    it), or None where it gives none that makes sense."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not 0 < value < _LONGEST_LIFETIME:  # also false for NaN
+        return None
+    return float(value)
+
+
 def _json(body: str) -> object:
+    """The JSON value of `body`, or None if it is not JSON (RFC 8259: no NaN or Infinity,
+    which CPython would read and MicroPython would not)."""
+    try:
+        return json.loads(body, parse_constant=_not_json)
+    except TypeError:  # MicroPython's json.loads takes no keywords; it refuses them anyway
+        pass
+    except ValueError:
+        return None
     try:
         return json.loads(body)
     except ValueError:
         return None
+
+
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")

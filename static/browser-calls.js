@@ -37,9 +37,25 @@ globalThis.fetchAnswer = (url, init, timeoutMs, withdraw) =>
 // the lock is not granted within timeoutMs, or once `withdraw` (an AbortSignal) aborts; if
 // `withdraw` aborts after the grant, the lock is let go. Granting it straight to a promise
 // here spares a call into Python on the way from a 401 to its refresh.
+//
+// A lock this tab keeps after its block (keepLock below) is granted again at once, still
+// held: with a server that does not rotate, the tab's next refresh needs the same lock.
+const kept = new Map(); // lock name -> {release, timer}
+
 globalThis.requestLock = (name, timeoutMs, withdraw) =>
   new Promise((granted, failed) =>
     queueMicrotask(() => {
+      const mine = kept.get(name);
+      if (mine) {
+        kept.delete(name);
+        clearTimeout(mine.timer);
+        if (withdraw.aborted) mine.release();
+        else {
+          withdraw.addEventListener("abort", () => mine.release(), { once: true });
+          granted(mine.release);
+        }
+        return;
+      }
       const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), withdraw]);
       const hold = () => {
         if (withdraw.aborted) return undefined; // given up just as it came: let go at once
@@ -51,3 +67,13 @@ globalThis.requestLock = (name, timeoutMs, withdraw) =>
       navigator.locks.request(name, { mode: "exclusive", signal }, hold).catch(failed);
     }),
   );
+
+// keepLock(name, release, holdMs): let go of a lock requestLock granted only holdMs from
+// now; until then this tab keeps it, and a requestLock for it from this tab gets it back.
+globalThis.keepLock = (name, release, holdMs) => {
+  const timer = setTimeout(() => {
+    kept.delete(name);
+    release();
+  }, holdMs);
+  kept.set(name, { release, timer });
+};

@@ -419,16 +419,23 @@ class HeldLock:
 
 class SharedLocks:
     """navigator.locks for the tabs of one origin: one exclusive lock per name. A lock marked
-    spent is let go `spent_hold` seconds after its block ends, as the page's Web Lock is."""
+    spent is kept `spent_hold` seconds after its block ends, as the page's Web Lock is, and
+    the tab that keeps it may enter it again meanwhile. Each tab asks through `tab()`."""
 
     def __init__(self, spent_hold: float) -> None:
         self.spent_hold = spent_hold
         self.names: list[str] = []  # every name asked for, in order
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.kept: dict = {}  # name -> [the tab keeping it, whether it still does]
 
     def __call__(self, name: str) -> "SharedLockBlock":
-        """The block to run under the lock `name`: `async with locks(name) as held:`."""
-        return SharedLockBlock(self, name)
+        """The block to run under the lock `name`, for a tab of its own."""
+        return SharedLockBlock(self, name, object())
+
+    def tab(self) -> object:
+        """The refresh lock of one tab: `async with locks.tab()(name) as held:`."""
+        me = object()
+        return lambda name: SharedLockBlock(self, name, me)
 
     def lock_for(self, name: str) -> asyncio.Lock:
         """The lock named `name`, noting that it was asked for."""
@@ -437,24 +444,38 @@ class SharedLocks:
 
 
 class SharedLockBlock:
-    """One request for a lock of `SharedLocks`, as an async context manager."""
+    """One request of one tab for a lock of `SharedLocks`, as an async context manager."""
 
-    def __init__(self, locks: SharedLocks, name: str) -> None:
+    def __init__(self, locks: SharedLocks, name: str, tab: object) -> None:
         self._locks = locks
         self._name = name
+        self._tab = tab
         self._lock: asyncio.Lock | None = None
         self._held: HeldLock | None = None
 
     async def __aenter__(self) -> HeldLock:
         self._lock = self._locks.lock_for(self._name)
-        await self._lock.acquire()
+        kept = self._locks.kept.get(self._name)
+        if kept is not None and kept[0] is self._tab:
+            del self._locks.kept[self._name]
+            kept[1] = False  # this tab holds it still: its pending release is called off
+        else:
+            await self._lock.acquire()
         self._held = HeldLock()
         return self._held
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._held.is_spent:
-            later(self._locks.spent_hold, self._lock.release)
-        else:
+        if not self._held.is_spent:
+            self._lock.release()
+            return
+        keeping = [self._tab, True]
+        self._locks.kept[self._name] = keeping
+        later(self._locks.spent_hold, self._let_go, keeping)
+
+    def _let_go(self, keeping: list) -> None:
+        if keeping[1]:
+            if self._locks.kept.get(self._name) is keeping:
+                del self._locks.kept[self._name]
             self._lock.release()
 
 
@@ -466,7 +487,7 @@ def open_tab(
     gate_options.setdefault("clock", server.clock)
     gate_options.setdefault("refresh", server.page_refresh())
     app.gate = RefreshGate(
-        server, app.store, on_logout=app._logout, refresh_lock=locks, **gate_options
+        server, app.store, on_logout=app._logout, refresh_lock=locks.tab(), **gate_options
     )
     return app
 

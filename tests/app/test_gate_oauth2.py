@@ -165,8 +165,8 @@ async def test_an_opaque_token_from_the_last_page_load_costs_a_401_then_expires_
 
 @parametrize(
     "expires_in",
-    [-5, 0, "x", "300", True, None, [300], {"seconds": 300}],
-    ids=["-5", "0", "x", "numeric-string", "true", "null", "list", "object"],
+    [-5, 0, "x", "-300", 1e12, True, None, [300], {"seconds": 300}],
+    ids=["-5", "0", "x", "negative-string", "centuries", "true", "null", "list", "object"],
 )
 async def test_an_absurd_expires_in_is_ignored_and_the_pair_is_kept(expires_in: object) -> None:
     server = OAuthServer(opaque=True, lifetime=300)
@@ -229,3 +229,19 @@ async def test_a_200_without_a_usable_access_token_logs_out(answer: dict) -> Non
 
     assert app.logouts == 1
     assert app.store.load() is None
+
+
+async def test_an_expires_in_given_as_digits_still_times_the_refresh_before_expiry() -> None:
+    server = OAuthServer(opaque=True, lifetime=300)
+    app = open_app(server, expiry_skew=10)
+    server.expire_access()
+    server.also_answer = {"expires_in": "300"}  # some servers send it as a string
+
+    assert (await within(app.get())).status == 200
+    assert app.store.load().expires_in == 300.0
+    server.clock.now += 295
+    server.also_answer = {}
+
+    assert (await within(app.get())).status == 200
+    assert server.refresh_calls == 2  # the second one before the call, not after a 401
+    assert [seen.status for seen in server.seen].count(401) == 1

@@ -4,7 +4,14 @@ find it, and a tab never presents a refresh token another tab has already exchan
 import asyncio
 
 from app.gate import REFRESH_PATH
-from tests.app.fakes import FakeServer, SharedLocks, SharedStorage, open_tab, within
+from tests.app.fakes import (
+    FakeServer,
+    OAuthServer,
+    SharedLocks,
+    SharedStorage,
+    open_tab,
+    within,
+)
 
 LAG = 0.05  # how late one tab's write reaches the others' storage
 # Far longer than `within` waits: a tab must take the new pair as soon as it arrives, never
@@ -67,3 +74,31 @@ async def test_the_lock_is_named_for_the_refresh_token_it_guards() -> None:
 
     assert locks.names == [spent.refresh]
     assert server.to(REFRESH_PATH)[0].status == 200
+
+
+async def test_with_a_server_that_does_not_rotate_two_tabs_share_one_refresh_without_waiting():
+    server = OAuthServer(rotate=False)
+    storage = SharedStorage(server.issue(), LAG)
+    locks = SharedLocks(SPENT_HOLD)  # a hold would outlast `within`: none may be taken
+    tabs = [open_tab(server, storage, locks, settle_time=0.5) for _ in range(2)]
+    server.expire_access()
+
+    responses = await within(asyncio.gather(*(tab.get() for tab in tabs for _ in range(3))))
+
+    assert [response.status for response in responses] == [200] * 6
+    assert server.refresh_calls == 1
+    assert [tab.logouts for tab in tabs] == [0, 0]
+
+
+async def test_with_a_server_that_does_not_rotate_the_next_refresh_takes_the_same_lock_at_once():
+    server = OAuthServer(rotate=False)
+    storage = SharedStorage(server.issue(), LAG)
+    locks = SharedLocks(SPENT_HOLD)
+    tab = open_tab(server, storage, locks)
+
+    for _ in range(3):
+        server.expire_access()
+        assert (await within(tab.get())).status == 200
+
+    assert server.refresh_calls == 3
+    assert len(set(locks.names)) == 1  # the refresh token never changed

@@ -2,6 +2,7 @@
 
 import json
 
+from app.errors import RefreshRejected
 from app.refresh import (
     LOGIN_PATH,
     REFRESH_PATH,
@@ -201,3 +202,25 @@ def test_a_refresh_the_settings_name_but_nothing_builds_is_a_value_error(kind: s
         refresh_from_settings({"refresh": kind})
 
     assert "seed or oauth2" in str(caught.value)
+
+
+@parametrize("body", ['{"access_token": "a", "expires_in": NaN}', '{"access_token": Infinity}'])
+async def test_an_answer_with_nan_or_infinity_is_not_json_on_either_interpreter(body: str) -> None:
+    with raises(RefreshRejected):
+        OAuth2Refresh("/oauth/token").read(Response(200, body), "stored-refresh")
+
+
+@parametrize("status", [400, 401, 500, 503])
+async def test_invalid_grant_logs_out_whatever_its_status(status: int) -> None:
+    answer = Response(status, '{"error": "invalid_grant"}')
+
+    with raises(RefreshRejected):
+        OAuth2Refresh("/oauth/token").read(answer, "stored-refresh")
+
+
+async def test_a_null_refresh_token_in_the_answer_keeps_the_stored_one() -> None:
+    answer = Response(200, '{"access_token": "new-access", "refresh_token": null}')
+
+    tokens = OAuth2Refresh("/oauth/token").read(answer, "stored-refresh")
+
+    assert (tokens.access, tokens.refresh) == ("new-access", "stored-refresh")

@@ -1,4 +1,7 @@
-"""Command line: ``python -m server_stub [--host H] [--port P] [--db PATH] ...``."""
+"""Command line: ``python -m server_stub [--host H] [--port P] [--db PATH] ...``.
+
+``python -m server_stub keys ...`` changes the signing keys instead (server_stub/keys_command.py).
+"""
 
 import argparse
 import json
@@ -12,6 +15,7 @@ from fastapi import FastAPI
 
 from server_stub.app import create_app
 from server_stub.config import Config
+from server_stub.keys_command import main as keys_main
 from server_stub.origins import parse_origin
 from server_stub.store import is_postgres_url, open_store
 
@@ -65,8 +69,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=defaults.db_path,
         help="where users, sessions and login limits live: a postgresql:// URL that every "
         "node shares, or a SQLite file, created with its folders if missing; "
-        "the signing secret is kept next to it as <db>.secret unless AUTH_SECRET is set "
-        "(default: %(default)s)",
+        "without --keys or AUTH_SECRET the signing keys are kept next to it, as <db>.keys "
+        "or <db>.secret (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        metavar="PATH",
+        help="signing keys file, the same on every node; make it and change it with "
+        "`python -m server_stub keys add|retire` (default: beside the SQLite file)",
     )
     parser.add_argument(
         "--access-ttl",
@@ -142,6 +153,7 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config(
         db_path=Config().db_path if url else args.db,
         db_url=url,
+        keys_path=args.keys,
         web_root=args.web_root,
         access_ttl=args.access_ttl,
         refresh_ttl=args.refresh_ttl,
@@ -161,6 +173,8 @@ def app_for_worker() -> FastAPI:
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the app from the command line and serve it until interrupted."""
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["keys"]:
+        raise SystemExit(keys_main(arguments[1:]))
     args = parse_args(arguments)
     config = config_from(args)
     if args.workers == 1:

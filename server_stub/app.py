@@ -22,7 +22,7 @@ from server_stub.origins import parse_origin, token_origins
 from server_stub.passwords import PasswordChecker
 from server_stub.pruning import Pruner
 from server_stub.schemas import Credentials, RefreshRequest, TokenResponse
-from server_stub.secret import load_signing_secret
+from server_stub.secret import load_key_set
 from server_stub.sessions import Sessions, TokenPair
 from server_stub.store import open_store
 from server_stub.tokens import AccessClaims, AccessTokens
@@ -30,13 +30,13 @@ from server_stub.web import add_page_routes
 
 
 def create_app(config: Config) -> FastAPI:
-    """Open (or create) the database and signing secret, seed the default user, build the app."""
+    """Open (or create) the database and signing keys, seed the default user, build the app."""
     store = open_store(config.db_url or config.db_path)
     passwords = PasswordChecker()
     if not store.has_users():
         store.add_user(config.seed_user, passwords.hash(config.seed_password))
     access_tokens = AccessTokens(
-        load_signing_secret(config.db_path),
+        load_key_set(config.keys_path, config.db_path, now=config.clock()),
         issuer=config.issuer,
         audience=config.audience,
         ttl=config.access_ttl,

@@ -16,6 +16,9 @@ class Config:
     # A postgresql:// URL: the store is that database, shared by every node, and db_path
     # holds no data (server_stub/store.py). None: the SQLite file at db_path.
     db_url: str | None = None
+    # The signing keys file every node shares (server_stub/secret.py). None: AUTH_SECRET,
+    # else the keys beside the SQLite file.
+    keys_path: Path | None = None
     web_root: Path = REPO_ROOT
     access_ttl: int = 300
     refresh_ttl: int = 7 * 24 * 3600

@@ -12,6 +12,7 @@ from tests.app.fakes import (
     open_tab,
     within,
 )
+from tests.app.portable import case, parametrize
 
 LAG = 0.05  # how late one tab's write reaches the others' storage
 # Far longer than `within` waits: a tab must take the new pair as soon as it arrives, never
@@ -48,8 +49,24 @@ async def test_five_tabs_and_a_slow_storage_still_cost_one_refresh() -> None:
     assert sum(tab.logouts for tab in tabs) == 0
 
 
-async def test_the_next_refresh_does_not_wait_for_the_lock_of_the_spent_token() -> None:
-    server = FakeServer()
+def _rotating() -> FakeServer:
+    return FakeServer()
+
+
+def _not_rotating() -> FakeServer:
+    return OAuthServer(rotate=False)
+
+
+# A rotating server: one lock per refresh token. One that does not rotate: the refresh token,
+# and so the lock, stays the same, and the tab keeping it after a refresh enters it at once.
+@parametrize(
+    "make_server, lock_names",
+    [case(_rotating, 3, id="rotating"), case(_not_rotating, 1, id="not-rotating")],
+)
+async def test_the_next_refresh_does_not_wait_for_the_lock_held_after_the_last(
+    make_server: object, lock_names: int
+) -> None:
+    server = make_server()
     storage = SharedStorage(server.issue(), LAG)
     locks = SharedLocks(SPENT_HOLD)
     tab = open_tab(server, storage, locks)
@@ -59,7 +76,7 @@ async def test_the_next_refresh_does_not_wait_for_the_lock_of_the_spent_token() 
         assert (await within(tab.get())).status == 200
 
     assert server.refresh_calls == 3
-    assert len(set(locks.names)) == 3  # one lock per refresh token
+    assert len(set(locks.names)) == lock_names
 
 
 async def test_the_lock_is_named_for_the_refresh_token_it_guards() -> None:
@@ -88,17 +105,3 @@ async def test_with_a_server_that_does_not_rotate_two_tabs_share_one_refresh_wit
     assert [response.status for response in responses] == [200] * 6
     assert server.refresh_calls == 1
     assert [tab.logouts for tab in tabs] == [0, 0]
-
-
-async def test_with_a_server_that_does_not_rotate_the_next_refresh_takes_the_same_lock_at_once():
-    server = OAuthServer(rotate=False)
-    storage = SharedStorage(server.issue(), LAG)
-    locks = SharedLocks(SPENT_HOLD)
-    tab = open_tab(server, storage, locks)
-
-    for _ in range(3):
-        server.expire_access()
-        assert (await within(tab.get())).status == 200
-
-    assert server.refresh_calls == 3
-    assert len(set(locks.names)) == 1  # the refresh token never changed

@@ -304,11 +304,16 @@ class Arena:
             return None
 
     def _logged_out(self, tab: Page) -> bool:
-        if not tab.url.startswith(self.origin):
-            return False
-        if urlsplit(tab.url).path == "/login":
-            return True
-        return tab.evaluate("() => localStorage.getItem('token') === null")
+        for _ in range(3):
+            if not tab.url.startswith(self.origin):
+                return False
+            if urlsplit(tab.url).path == "/login":
+                return True
+            try:
+                return tab.evaluate("() => localStorage.getItem('token') === null")
+            except PlaywrightError:  # it is navigating: the seed's logout goes to /login
+                tab.wait_for_load_state()
+        return True
 
 
 def _leave(tab: Page) -> None:

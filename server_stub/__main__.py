@@ -26,7 +26,7 @@ _WORKER_ARGUMENTS = "SERVER_STUB_WORKER_ARGUMENTS"
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+        raise argparse.ArgumentTypeError("must be a positive number")
     return value
 
 
@@ -111,6 +111,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "overlap (default: %(default)s)",
     )
     parser.add_argument(
+        "--login-limit",
+        type=_positive_int,
+        default=defaults.login_attempts,
+        metavar="N",
+        help="failed logins a minute per user name and per client address before 429 "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
         "--workers",
         type=_positive_int,
         default=1,
@@ -159,6 +167,7 @@ def config_from(args: argparse.Namespace) -> Config:
         refresh_ttl=args.refresh_ttl,
         reuse_grace=args.reuse_grace,
         api_delay=args.api_delay,
+        login_attempts=args.login_limit,
         prune_every=args.prune_every,
         bench_root=args.web_root / "bench" if args.bench else None,
         cors_origin=args.cors_origin,

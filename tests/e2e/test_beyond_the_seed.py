@@ -83,7 +83,7 @@ def test_two_tabs_with_a_broken_token_share_one_refresh(
     _two_tabs_click_with_a_broken_token(page, context, network, interpreter, interpreter)
 
 
-def test_a_micropython_tab_and_a_pyodide_tab_share_one_refresh_and_stay_logged_in(
+def test_tabs_on_the_two_interpreters_share_one_refresh_and_both_stay_logged_in(
     page: Page, context: BrowserContext, network: NetworkLog, interpreter: Interpreter
 ) -> None:
     """One tab on each interpreter, one origin: the same localStorage and Web Locks.

@@ -83,7 +83,7 @@ class FetchTransport:
 
 def _is_url(path: str) -> bool:
     """Whether `path` is a whole URL (another origin's), not a path on this one."""
-    return path.startswith(("https://", "http://"))
+    return path[:8].lower().startswith(("https://", "http://"))
 
 
 class LocalStorageTokenStore:

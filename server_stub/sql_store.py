@@ -42,11 +42,14 @@ class SqlStore:
     LOCK_TO_READ = ""  # PostgreSQL: " FOR SHARE"
 
     def _connection(self) -> AbstractContextManager[Connection]:
-        """A connection in autocommit mode: each statement is its own transaction."""
+        """A connection for reading, in autocommit mode: each statement stands alone."""
         raise NotImplementedError
 
     def _transaction(self) -> AbstractContextManager[Connection]:
-        """A connection inside one transaction, committed at the end unless it raised."""
+        """A connection inside one transaction, committed at the end unless it raised.
+
+        Every write goes through here, even a single statement.
+        """
         raise NotImplementedError
 
     def _sql(self, statement: str) -> str:
@@ -66,7 +69,7 @@ class SqlStore:
 
     def add_user(self, name: str, password_hash: str) -> None:
         """Create an account; an existing account of that name is left as it is."""
-        with self._connection() as conn:
+        with self._transaction() as conn:
             self._run(
                 conn,
                 "INSERT INTO users (id, name, password_hash) VALUES (?, ?, ?)"
@@ -215,7 +218,7 @@ class SqlStore:
 
     def revoke_family(self, token_hash: str, *, now: float) -> None:
         """End the session this refresh token belongs to; unknown tokens are ignored."""
-        with self._connection() as conn:
+        with self._transaction() as conn:
             self._run(
                 conn,
                 "UPDATE families SET revoked_at = ? WHERE revoked_at IS NULL AND id ="
@@ -258,7 +261,7 @@ class SqlStore:
 
     def refund_attempt(self, ids: Sequence[int]) -> None:
         """Take back the charges of an attempt that succeeded."""
-        with self._connection() as conn:
+        with self._transaction() as conn:
             marks = ", ".join("?" * len(ids))
             self._run(conn, f"DELETE FROM login_attempts WHERE id IN ({marks})", *ids)
 
@@ -271,32 +274,32 @@ class SqlStore:
         """
         lock = self.LOCK_TO_CHANGE
         touched = 0
-        with self._connection() as conn:
-            for statement, *parameters in (
-                (
-                    "DELETE FROM refresh_tokens WHERE hash IN (SELECT hash FROM refresh_tokens"
-                    f" WHERE expires_at <= ? LIMIT ?{lock})",
-                    now,
-                    limit,
-                ),
-                (
-                    "DELETE FROM families WHERE id IN (SELECT id FROM families f WHERE NOT EXISTS"
-                    f" (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id) LIMIT ?{lock})",
-                    limit,
-                ),
-                (
-                    "UPDATE refresh_tokens SET sealed_successor = NULL WHERE hash IN"
-                    " (SELECT hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL"
-                    f" AND spent_at <= ? LIMIT ?{lock})",
-                    now - reuse_grace,
-                    limit,
-                ),
-                (
-                    "DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts"
-                    f" WHERE charged_at <= ? LIMIT ?{lock})",
-                    now - login_window,
-                    limit,
-                ),
-            ):
+        for statement, *parameters in (
+            (
+                "DELETE FROM refresh_tokens WHERE hash IN (SELECT hash FROM refresh_tokens"
+                f" WHERE expires_at <= ? LIMIT ?{lock})",
+                now,
+                limit,
+            ),
+            (
+                "DELETE FROM families WHERE id IN (SELECT id FROM families f WHERE NOT EXISTS"
+                f" (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id) LIMIT ?{lock})",
+                limit,
+            ),
+            (
+                "UPDATE refresh_tokens SET sealed_successor = NULL WHERE hash IN"
+                " (SELECT hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL"
+                f" AND spent_at <= ? LIMIT ?{lock})",
+                now - reuse_grace,
+                limit,
+            ),
+            (
+                "DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts"
+                f" WHERE charged_at <= ? LIMIT ?{lock})",
+                now - login_window,
+                limit,
+            ),
+        ):
+            with self._transaction() as conn:
                 touched += self._run(conn, statement, *parameters).rowcount
         return touched

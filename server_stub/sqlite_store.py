@@ -8,6 +8,7 @@ interleave with another, in this process or any other.
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,6 +69,7 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._writing = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         # The file holds password hashes: create it owner-only before SQLite creates it 0o644.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -105,7 +107,10 @@ class SqliteStore(SqlStore):
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front, so read-then-write cannot interleave.
-        with self._connection() as conn:
+        # One writer per process at a time: the others queue on a lock that wakes them in
+        # turn. Left to SQLite's busy handler, which polls with sleeps of up to 100 ms, a
+        # few of 40 threads kept losing on a loaded machine until their 5 s ran out (503).
+        with self._writing, self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

@@ -17,6 +17,8 @@ from server_stub.headers import CONTENT_SECURITY_POLICY
 
 from .support import REPO_ROOT, SEED_PASSWORD, SEED_USER, FakeClock
 
+pytestmark = pytest.mark.both_stores
+
 TOKEN = "/oauth/token"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PASSWORD_GRANT = {"grant_type": "password", "username": SEED_USER, "password": SEED_PASSWORD}

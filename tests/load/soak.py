@@ -17,6 +17,7 @@ refresh token it was given: the server forgot or spent a token it should not hav
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -59,6 +60,8 @@ class SoakResult:
     row_samples: list[tuple[float, int]] = field(default_factory=list)  # (elapsed s, rows)
     # When the measured time began: once every user had logged in. None: not yet.
     measured_from: float | None = None
+    # CPU seconds spent during the measured time: where the machine's cores went.
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     logged_in: int = 0
 
     @property
@@ -116,6 +119,18 @@ def _process_tree(pid: int) -> list[int]:
             continue
         found += [int(child) for child in children]
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and its children so far, in seconds."""
+    ticks = 0
+    for process in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def read_memory_kib(pid: int) -> tuple[int, int]:
@@ -201,11 +216,19 @@ async def _count_rows(db: Path | str, result: SoakResult, started: float, deadli
 
 
 async def soak(
-    url: str, pid: int, db: Path | str, *, users: int, seconds: float, label: str = ""
+    url: str,
+    pid: int,
+    db: Path | str,
+    *,
+    users: int,
+    seconds: float,
+    label: str = "",
+    database_pid: int | None = None,
 ) -> SoakResult:
     """Run ``users`` simulated users against ``url`` for ``seconds``.
 
-    ``pid`` is the server's (its memory is sampled), ``db`` its store (its rows are counted).
+    ``pid`` is the server's (its memory is sampled), ``db`` its store (its rows are counted),
+    ``database_pid`` PostgreSQL's, if any (its CPU time is counted).
     """
     result = SoakResult(users=users, label=label)
     address = urlsplit(url)
@@ -214,12 +237,19 @@ async def soak(
     work = [asyncio.create_task(_user(http, result, seconds, everyone_in)) for http in clients]
     await asyncio.wait_for(everyone_in.wait(), timeout=LOGINS_TIMEOUT)
     started = result.measured_from = time.perf_counter()
+    parties = {"server": pid, **({"PostgreSQL": database_pid} if database_pid else {})}
+    cpu_before = {name: cpu_seconds(party) for name, party in parties.items()}
+    load_before = time.process_time()
     deadline = started + seconds
     await asyncio.gather(
         _sample_memory(pid, result, started, deadline),
         _count_rows(db, result, started, deadline),
         *work,
     )
+    result.cpu_seconds = {
+        **{name: cpu_seconds(party) - cpu_before[name] for name, party in parties.items()},
+        "load generator": time.process_time() - load_before,
+    }
     result.seconds = time.perf_counter() - started
     rss, peak = read_memory_kib(pid)
     result.rss_samples.append((result.seconds, rss))
@@ -251,7 +281,15 @@ def run_server_and_soak(
         *("--prune-every", str(PRUNE_EVERY)),
     )
     try:
-        run = soak(server.url, server.process.pid, db, users=users, seconds=seconds, label=label)
+        run = soak(
+            server.url,
+            server.process.pid,
+            db,
+            users=users,
+            seconds=seconds,
+            label=label,
+            database_pid=postgres.pid() if postgres and store != "sqlite" else None,
+        )
         return asyncio.run(run)
     finally:
         server.stop()
@@ -282,6 +320,8 @@ def _column(result: SoakResult) -> list[str]:
     cells += [f"{result.rss_at(percent / 100) / 1024:.0f} MiB" for percent in (25, 50, 75, 100)]
     cells += [str(result.rows_at(percent / 100)) for percent in (25, 50, 75, 100)]
     cells.append(str(max((rows for _, rows in result.row_samples), default=0)))
+    cpu = result.cpu_seconds
+    cells.append(" / ".join(f"{cpu[name]:.0f}" if name in cpu else "-" for name in _CPU_PARTIES))
     errors = sum(result.errors.values())
     cells.append(f"{errors} {dict(result.errors)}" if errors else "0")
     lost = result.lost_sessions
@@ -289,6 +329,7 @@ def _column(result: SoakResult) -> list[str]:
     return cells
 
 
+_CPU_PARTIES = ("server", "PostgreSQL", "load generator")
 _ROW_NAMES = [
     "users",
     "duration",
@@ -305,6 +346,7 @@ _ROW_NAMES = [
     *(f"server RSS at {percent}%" for percent in (25, 50, 75, 100)),
     *(f"refresh-token rows at {percent}%" for percent in (25, 50, 75, 100)),
     "refresh-token rows, most",
+    "CPU s: " + " / ".join(_CPU_PARTIES),
     "errors",
     "lost sessions",
 ]

@@ -128,6 +128,10 @@ class PostgresCluster:
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
+    def pid(self) -> int:
+        """The server's process id (its backends are its children)."""
+        return int((self._data / "postmaster.pid").read_text().split()[0])
+
     def log(self) -> str:
         """What the server logged so far."""
         path = self._folder / "server.log"

@@ -114,10 +114,10 @@ class LocalStorageTokenStore:
         if self._failed:
             return self._memory
         try:
-            access = window.localStorage.getItem(self.access_key)
-            refresh = window.localStorage.getItem(self.refresh_key)
-        except JsException as error:
-            self._fail(error)
+            access = _storage("getItem", self.access_key)
+            refresh = _storage("getItem", self.refresh_key)
+        except StorageRefused as refused:
+            self._fail(refused)
             return self._memory
         tokens = stored_pair(access, refresh)
         if tokens is None and refresh:
@@ -134,8 +134,8 @@ class LocalStorageTokenStore:
         if self._failed:
             return self._memory.access if self._memory else None
         try:
-            return window.localStorage.getItem(self.access_key)
-        except JsException:
+            return _storage("getItem", self.access_key)
+        except StorageRefused:
             return None
 
     def save(self, tokens: Tokens) -> None:
@@ -148,28 +148,42 @@ class LocalStorageTokenStore:
     def _write(self, tokens: Tokens) -> None:
         if not self._failed:
             try:
-                window.localStorage.setItem(self.access_key, tokens.access)
-                window.localStorage.setItem(self.refresh_key, tokens.refresh)
+                _storage("setItem", self.access_key, tokens.access)
+                _storage("setItem", self.refresh_key, tokens.refresh)
                 return
-            except JsException as error:
-                self._fail(error)
+            except StorageRefused as refused:
+                self._fail(refused)
         self._memory = tokens
 
     def clear(self) -> None:
         """Remove both tokens."""
         self._memory = None
         try:
-            window.localStorage.removeItem(self.access_key)
-            window.localStorage.removeItem(self.refresh_key)
-        except JsException:
+            _storage("removeItem", self.access_key)
+            _storage("removeItem", self.refresh_key)
+        except StorageRefused:
             pass  # storage refused: nothing of the session was kept there
         if self._on_change is not None:
             self._on_change()
 
-    def _fail(self, error: JsException) -> None:
+    def _fail(self, refused: "StorageRefused") -> None:
         self._failed = True
         if self._on_failure is not None:
-            self._on_failure(f"This browser refuses to store the session ({js_error_name(error)}).")
+            self._on_failure(f"This browser refuses to store the session ({refused}).")
+
+
+class StorageRefused(Exception):
+    """The browser refused a localStorage call; the error's name is the message."""
+
+
+def _storage(method: str, key: str, value: str | None = None):
+    """localStorage's `method` (getItem, setItem, removeItem) through static/browser-calls.js,
+    which hands back an error instead of throwing it: on MicroPython 1.27 an error thrown by
+    a JavaScript function escapes the interpreter, past any `except`."""
+    ok, answer = js.storageCall(method, key, value)
+    if not ok:
+        raise StorageRefused(str(answer))
+    return answer
 
 
 def has_web_locks() -> bool:

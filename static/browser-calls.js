@@ -1,5 +1,5 @@
-// The two browser calls the app's Python makes on the way from a 401 to its retries, each
-// started from plain JavaScript (app/browser.py uses them).
+// The browser calls the app's Python makes through plain JavaScript (app/browser.py uses
+// them): the two on the way from a 401 to its retries, and localStorage's.
 //
 // Both start their work in a microtask, once Python has handed control back to the
 // browser: called from inside Pyodide, fetch() took 0.5-6 ms (median about 1.1 ms), called
@@ -76,4 +76,16 @@ globalThis.keepLock = (name, release, holdMs) => {
     release();
   }, holdMs);
   kept.set(name, { release, timer });
+};
+
+// storageCall(method, key, value) → [true, what localStorage[method] answered] or
+// [false, the error's name]. The error is handed back, not thrown: on MicroPython 1.27 an
+// error a JavaScript function throws escapes the interpreter, past any Python `except`,
+// and a browser that refuses storage throws on every call (even on reading localStorage).
+globalThis.storageCall = (method, key, value) => {
+  try {
+    return [true, localStorage[method](key, value)];
+  } catch (error) {
+    return [false, error?.name || "Error"];
+  }
 };

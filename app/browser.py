@@ -82,8 +82,9 @@ class FetchTransport:
 
 
 def _is_url(path: str) -> bool:
-    """Whether `path` is a whole URL (another origin's), not a path on this one."""
-    return path[:8].lower().startswith(("https://", "http://"))
+    """Whether `path` is a whole URL (another origin's), not a path on this one: a path on
+    this origin starts with one "/", never two."""
+    return not path.startswith("/") or path.startswith("//")
 
 
 class LocalStorageTokenStore:

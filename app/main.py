@@ -332,7 +332,7 @@ async def _fire(way: str, n: int) -> int:
         answers = await asyncio.gather(*sent, return_exceptions=True)
         return sum(1 for answer in answers if getattr(answer, "status", None) == 200)
     if way == "plain":
-        token = window.localStorage.getItem(ACCESS_KEY)
+        token = _store.stored_access()
         init = to_js({"headers": {"Authorization": f"Bearer {token}"}, "cache": "no-store"})
         statuses = await asyncio.gather(*(_plain_status(init) for _ in range(n)))
         return statuses.count(200)

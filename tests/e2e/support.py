@@ -141,6 +141,12 @@ DATA = "protected resources, username: andreyka26_"
 SLOTS = ("First resp:", "Second resp:", "Third resp:")
 
 
+def demo_log(refresh: str = REFRESH) -> list[tuple[str, str, int]]:
+    """What the network shows for one click on Send 3 requests with a broken access token:
+    three 401s, one refresh at `refresh`, three retried 200s."""
+    return [("GET", RESOURCE, 401)] * 3 + [("POST", refresh, 200)] + [("GET", RESOURCE, 200)] * 3
+
+
 def slot(page: Page, label: str):
     """The result shown beside `label` (First resp:, ...)."""
     return page.locator("dt", has_text=label).locator("xpath=following-sibling::dd[1]")

@@ -23,6 +23,7 @@ from tests.e2e.support import (
     RESOURCE,
     Interpreter,
     NetworkLog,
+    demo_log,
     expect_every_slot,
     log_in,
     storage,
@@ -33,15 +34,7 @@ from tests.server.support import REPO_ROOT, ServerProcess, free_port, launch_ser
 TOKEN = "/oauth/token"
 EXAMPLE = "/examples/oauth/"
 # What the network shows for one click on Send 3 requests with a broken access token.
-DEMO = [
-    ("GET", RESOURCE, 401),
-    ("GET", RESOURCE, 401),
-    ("GET", RESOURCE, 401),
-    ("POST", TOKEN, 200),
-    ("GET", RESOURCE, 200),
-    ("GET", RESOURCE, 200),
-    ("GET", RESOURCE, 200),
-]
+DEMO = demo_log(TOKEN)
 # The page's own reports of anything its CSP blocked, including what the console omits.
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];

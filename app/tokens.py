@@ -104,14 +104,6 @@ def parse_token_pair(payload: object) -> Tokens | None:
     return Tokens(access, refresh)
 
 
-def token_pair_in(body: str) -> Tokens | None:
-    """The pair in the JSON body of a seed-style login or refresh answer, if it holds one."""
-    try:
-        return parse_token_pair(json.loads(body))
-    except ValueError:
-        return None
-
-
 _lifetimes: dict = {}  # token -> its lifetime, read before every call: decoded once
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
+from server_stub.app_modules import ModulesDownload
 from server_stub.compression import best_variant, is_stored_copy
 from server_stub.middleware import is_api_path
 
@@ -167,6 +168,13 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
     def pyodide_config(request: Request) -> Response:
         """PyScript's configuration for pyodide.html."""
         return send_file(request, web_root / "pyodide.toml")
+
+    modules = ModulesDownload(web_root / "app")
+
+    @app.api_route("/app/modules.json", methods=_PAGE_METHODS, include_in_schema=False)
+    def app_modules(request: Request) -> Response:
+        """The app's modules in one download (server_stub/app_modules.py)."""
+        return modules.response(request.headers)
 
     vendor = _VendorFolder(directory=web_root / VENDOR_PREFIX[1:], check_dir=False)
     app.mount(VENDOR_PREFIX, vendor)  # before /static, which would match it too

@@ -33,6 +33,10 @@ SHARED_SECRET = secrets.token_hex(32)
 PARALLEL_REFRESHES = 50
 
 
+# A module of the app/ folder above, with a letter beyond ASCII in it.
+APP_MODULE = '"""The gate, r\u00e9sum\u00e9."""\nGATE = 1\n'
+
+
 def build_web_root(base: Path) -> Path:
     """Lay out base/"web" like the repository's web root, plus files that must never be served."""
     root = base / "web"
@@ -42,6 +46,8 @@ def build_web_root(base: Path) -> Path:
     (root / "index.html").write_text(INDEX_HTML)
     (root / "pyscript.toml").write_text('name = "stub"\n')
     (root / "app" / "main.py").write_text("print('hello from app')\n")
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "gate.py").write_text(APP_MODULE)
     (root / "static" / "runtime.mjs").write_text("export const x = 1;\n")
     (root / "static" / "legacy.js").write_text("var x = 1;\n")
     (root / "static" / "runtime.wasm").write_bytes(b"\x00asm\x01\x00\x00\x00")

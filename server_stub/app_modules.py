@@ -1,0 +1,87 @@
+"""The app's Python modules in one download, `/app/modules.json`, for both entry pages.
+
+PyScript's `[files]` fetches each module on its own: a dozen requests, which over HTTP/1.1
+(six connections a host) cost the page several round trips before Python could start.
+Instead the page fetches this one JSON object, `{"app/gate.py": "<source>", ...}`, from its
+first moment, and static/app-start.js writes each file into the interpreter's file system
+before any Python runs. `app/main.py` is not in it: it is the page's script itself.
+
+It is built from the files as they are on disk, so an edited module is in the next load; the
+ETag is a hash of the content, so a reload with nothing changed costs one empty 304.
+"""
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+
+from server_stub.compression import accepted_codings
+from server_stub.precompress import MIN_SAVING
+
+ENTRY_POINT = "main.py"  # the page's <script src>, fetched by PyScript itself
+REVALIDATE = "no-cache"
+
+
+def app_modules(folder: Path) -> dict[str, str]:
+    """Every module of the app package but its entry point: path (as the page imports it,
+    relative to the interpreter's working folder) to source."""
+    return {
+        f"{folder.name}/{path.name}": path.read_text(encoding="utf-8")
+        for path in sorted(folder.glob("*.py"))
+        if path.name != ENTRY_POINT
+    }
+
+
+class ModulesDownload:
+    """`/app/modules.json`: built again only when a module changed on disk."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._built_for: tuple | None = None
+        self._body = b""
+        self._gzipped: bytes | None = None  # None: not worth sending
+        self._etag = ""
+
+    def response(self, request_headers: Headers) -> Response:
+        """The download, gzipped where accepted, or 304 when the browser has this one."""
+        self._build_if_changed()
+        accepted = accepted_codings(request_headers.get("accept-encoding"))
+        gzipped = self._gzipped is not None and "gzip" in accepted
+        etag = f'"{self._etag}-gzip"' if gzipped else f'"{self._etag}"'
+        headers = {"Cache-Control": REVALIDATE, "ETag": etag, "Vary": "Accept-Encoding"}
+        if etag in _etags(request_headers.get("if-none-match")):
+            return Response(status_code=304, headers=headers)
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        body = self._gzipped if gzipped else self._body
+        return Response(body, media_type="application/json", headers=headers)
+
+    def _build_if_changed(self) -> None:
+        signature = self._signature()
+        if signature == self._built_for:
+            return
+        modules = app_modules(self._folder)
+        self._body = json.dumps(modules, ensure_ascii=False).encode("utf-8")
+        gzipped = gzip.compress(self._body, compresslevel=9, mtime=0)
+        worth_it = len(gzipped) <= len(self._body) * (1 - MIN_SAVING)
+        self._gzipped = gzipped if worth_it else None
+        self._etag = hashlib.sha256(self._body).hexdigest()[:32]
+        self._built_for = signature
+
+    def _signature(self) -> tuple:
+        """What the download depends on: each module's name, size and modification time."""
+        entries = []
+        for path in sorted(self._folder.glob("*.py")):
+            try:
+                found = path.stat()
+            except OSError:
+                continue
+            entries.append((path.name, found.st_size, found.st_mtime_ns))
+        return tuple(entries)
+
+
+def _etags(if_none_match: str | None) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}

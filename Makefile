@@ -65,6 +65,11 @@ $(VENV)/.installed: pyproject.toml
 # The browser runtime, pinned in package-lock.json and served from our own origin, with
 # brotli and gzip copies of its files written once here (about 30 s, most of it brotli on
 # pyodide.asm.wasm) for the server to send instead.
+# PyScript's core and the chunks it imports on the way up are also built into one file,
+# core.bundle.js, which the app's pages load (static/app-start.js): one request instead of
+# nine. The chunks it imports only on demand (the editor, the terminal, zip files, ...) stay
+# files of their own beside it, as published.
+PYSCRIPT_ON_DEMAND := ./codemirror* ./xterm* ./zip-* ./pyodide_graph-* micropip mip
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
@@ -74,6 +79,9 @@ $(VENDOR_STAMP): node_modules/.package-lock.json server_stub/precompress.py
 	cd node_modules/pyodide && cp $(PYODIDE_FILES) $(CURDIR)/$(PYODIDE_DIR)/
 	cd node_modules/@micropython/micropython-webassembly-pyscript \
 	    && cp $(MICROPYTHON_FILES) $(CURDIR)/$(MICROPYTHON_DIR)/
+	node_modules/.bin/esbuild $(PYSCRIPT_DIR)/core.js --bundle --format=esm --minify --sourcemap \
+	    --log-level=warning --outfile=$(PYSCRIPT_DIR)/core.bundle.js \
+	    $(foreach chunk,$(PYSCRIPT_ON_DEMAND),'--external:$(chunk)')
 	$(PYTHON) -m server_stub.precompress $(VENDOR)
 	touch $@
 

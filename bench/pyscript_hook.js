@@ -14,10 +14,10 @@
 //   PyScript's `pyscript` package, then those modules, each after a mark: what each costs,
 //   in place. The page's script then finds them imported: the same work, in the same order.
 //
-// The import of core.js waits for DOMContentLoaded, when the page's own module scripts have
-// run it: it then gets the same module instance, and the hooks are in place long before
-// Python is up. Importing core.js any earlier runs it before the page is parsed: with core.js
-// in the cache, PyScript then finds no config and fetches its default runtime from a CDN.
+// The import of PyScript's core waits for DOMContentLoaded, when the page's own module scripts
+// have run it: it then gets the same module instance, and the hooks are in place long before
+// Python is up. Importing it any earlier runs it before the page is parsed: with it in the
+// cache, PyScript then finds no config and fetches its default runtime from a CDN.
 (() => {
   const memories = [];
   const keep = (imports, result) => {
@@ -48,7 +48,11 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     performance.mark("bench:dom-content-loaded");
-    import("/static/vendor/pyscript/0.7.31/core.js").then(({ hooks }) => {
+    // The app's pages load PyScript's one-file build (and preload it), the bare pages
+    // PyScript as published: import the one this page runs, to share its instance.
+    const bundled = document.querySelector('link[rel="modulepreload"][href$="/core.bundle.js"]');
+    const core = `/static/vendor/pyscript/0.7.31/${bundled ? "core.bundle.js" : "core.js"}`;
+    import(core).then(({ hooks }) => {
       // PyScript calls these at the moment, not as they were when core.js ran (its
       // onBeforeRun and onAfterRun hooks are not: added now, they are never called).
       hooks.main.onReady.add((wrapper) => {

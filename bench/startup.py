@@ -11,7 +11,6 @@ was done (`STEPS`), from the Resource Timing entries and bench/pyscript_hook.js'
 
 import json
 import tempfile
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from bench.contest import (
     TokenPair,
     click_once,
 )
+from server_stub.app_modules import app_modules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,12 +53,11 @@ PAGES = (
     StartupPage("aar", "/bench/axios-auth-refresh/", python=False, demo=True),
 )
 PAGE_OF = {page.key: page for page in PAGES}
-# The app's modules but main.py, in the order of the config's [files]: what the start-up
+# The app's modules but main.py, as the page gets them in one download: what the start-up
 # breakdown imports first, to time them in place (bench/pyscript_hook.js).
 APP_MODULES = [
-    path.removeprefix("/").removesuffix(".py").replace("/", ".").removesuffix(".__init__")
-    for path in tomllib.loads((REPO_ROOT / "pyscript.toml").read_text())["files"]
-    if path.endswith(".py")
+    path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+    for path in app_modules(REPO_ROOT / "app")
 ]
 
 # The steps of start-up, in ms since navigation start: (name, what it is). Resource
@@ -73,7 +72,7 @@ STEPS = (
     ("wasm in", "... its last byte in"),
     ("wasm-start", "WebAssembly compile and instantiate started"),
     ("wasm-instantiated", "... done"),
-    ("app files in", "the last of the config's [files] in"),
+    ("app files in", "the app's modules in (/app/modules.json)"),
     ("interpreter-ready", "PyScript's onReady: interpreter booted, files written"),
     ("pyscript-imported", "PyScript's own `pyscript` package imported (breakdown runs only)"),
     ("imports-done", "the app's modules imported (breakdown runs only)"),
@@ -88,7 +87,7 @@ _STEPS_JS = r"""() => {
     const first = (test) => resources.find((entry) => test(path(entry)));
     const last = (test) => resources.filter((entry) => test(path(entry))).at(-1);
     at["page answered"] = performance.getEntriesByType("navigation")[0].responseEnd;
-    at["core in"] = first((p) => /\/core-[^/]+\.js$/.test(p))?.responseEnd;
+    at["core in"] = first((p) => /\/core-[^/]+\.js$|core\.bundle\.js$/.test(p))?.responseEnd;
     at["config in"] = first((p) => p.endsWith(".toml"))?.responseEnd;
     at["runtime module in"] = first((p) => /(micropython|pyodide\.asm)\.mjs$/.test(p))?.responseEnd;
     const wasm = first((p) => /(micropython|pyodide\.asm)\.wasm$/.test(p));

@@ -65,6 +65,7 @@ def test_a_reload_downloads_none_of_the_runtime_and_revalidates_the_app(
     assert wasm in runtime, "the reload loaded no interpreter"
     assert set(runtime.values()) == {0}, f"fetched again on reload: {runtime}"
     # The app's own files are asked for again: a 304 costs its headers, never zero bytes.
-    assert "/app/gate.py" in app
+    assert "/app/modules.json" in app
+    assert "/app/main.py" in app
     assert all(size > 0 for size in app.values()), app
     assert all(size < 1_000 for size in app.values()), f"sent in full again: {app}"

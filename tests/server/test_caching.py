@@ -15,7 +15,15 @@ from fastapi.testclient import TestClient
 from .support import INDEX_HTML, REPO_ROOT, VENDORED_JS
 
 YEAR = 365 * 24 * 3600
-APP_FILES = ["/", "/index.html", "/login", "/pyscript.toml", "/app/main.py", "/static/legacy.js"]
+APP_FILES = [
+    "/",
+    "/index.html",
+    "/login",
+    "/pyscript.toml",
+    "/app/main.py",
+    "/app/modules.json",
+    "/static/legacy.js",
+]
 
 
 def max_age(cache_control: str) -> int:
@@ -129,6 +137,7 @@ def test_every_runtime_path_names_the_pinned_version(name: str) -> None:
         ("index.html", "pyscript"),
         ("pyscript.toml", "micropython"),
         ("static/no-eval.js", "pyscript"),
+        ("static/app-start.js", "pyscript"),
         ("static/pyodide-boot.mjs", "pyodide"),
     ],
 )

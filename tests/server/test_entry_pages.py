@@ -1,7 +1,10 @@
 """The two entry pages show the same app: only their interpreter and route prefix differ."""
 
 import re
+import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,13 +30,15 @@ def test_both_entry_pages_have_the_same_markup_but_for_the_interpreter() -> None
     assert _normalized(micropython) == _normalized(pyodide)
 
 
-def _files(config: str) -> list[str]:
-    text = (ROOT / config).read_text()
-    return re.findall(r'^"(/app/[^"]+)" = "\./app/[^"]+"$', text[text.index("[files]") :], re.M)
+@pytest.mark.parametrize(
+    ("page", "config"), [("index.html", "pyscript.toml"), ("pyodide.html", "pyodide.toml")]
+)
+def test_both_pages_get_the_app_modules_in_one_download_asked_for_at_once(
+    page: str, config: str
+) -> None:
+    head = (ROOT / page).read_text().split("<body")[0]
 
-
-def test_both_configs_ship_every_app_module_but_the_entry_point() -> None:
-    modules = sorted(f"/app/{path.name}" for path in (ROOT / "app").glob("*.py"))
-
-    assert sorted(_files("pyscript.toml")) == [m for m in modules if m != "/app/main.py"]
-    assert _files("pyodide.toml") == _files("pyscript.toml")
+    assert '<script type="module" src="/static/app-start.js"' in head
+    assert '<link rel="preload" href="/app/modules.json" as="fetch" crossorigin>' in head
+    # A module listed in [files] as well would be fetched again, on its own.
+    assert "files" not in tomllib.loads((ROOT / config).read_text())

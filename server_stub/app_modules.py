@@ -26,13 +26,17 @@ REVALIDATE = "no-cache"
 
 
 def app_modules(folder: Path) -> dict[str, str]:
-    """Every module of the app package but its entry point: path (as the page imports it,
-    relative to the interpreter's working folder) to source."""
+    """Every module of the app package, subpackages included, but its entry point: path (as
+    the page imports it, relative to the interpreter's working folder) to source."""
     return {
-        f"{folder.name}/{path.name}": path.read_text(encoding="utf-8")
-        for path in sorted(folder.glob("*.py"))
-        if path.name != ENTRY_POINT
+        path.relative_to(folder.parent).as_posix(): path.read_text(encoding="utf-8")
+        for path in _module_files(folder)
+        if path.relative_to(folder).as_posix() != ENTRY_POINT
     }
+
+
+def _module_files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*.py") if path.is_file())
 
 
 class ModulesDownload:
@@ -74,12 +78,12 @@ class ModulesDownload:
     def _signature(self) -> tuple:
         """What the download depends on: each module's name, size and modification time."""
         entries = []
-        for path in sorted(self._folder.glob("*.py")):
+        for path in _module_files(self._folder):
             try:
                 found = path.stat()
             except OSError:
                 continue
-            entries.append((path.name, found.st_size, found.st_mtime_ns))
+            entries.append((path, found.st_size, found.st_mtime_ns))
         return tuple(entries)
 
 

@@ -69,3 +69,17 @@ def test_a_new_module_is_in_the_next_download(client: TestClient, web_root: Path
     (web_root / "app" / "extra.py").write_text("EXTRA = 1\n")
 
     assert client.get("/app/modules.json").json()["app/extra.py"] == "EXTRA = 1\n"
+
+
+def test_a_module_in_a_subpackage_is_in_the_download_under_its_folder(
+    client: TestClient, web_root: Path
+) -> None:
+    (web_root / "app" / "parts").mkdir()
+    (web_root / "app" / "parts" / "__init__.py").write_text("")
+    (web_root / "app" / "parts" / "main.py").write_text("PART = 1\n")
+
+    modules = client.get("/app/modules.json").json()
+
+    assert modules["app/parts/__init__.py"] == ""
+    assert modules["app/parts/main.py"] == "PART = 1\n"  # only app/main.py is the page's
+    assert "app/main.py" not in modules

@@ -21,8 +21,22 @@ MICROPYTHON = sys.implementation.name == "micropython"
 
 if MICROPYTHON:
     import io
+    from asyncio import core as _asyncio_core
 
     from jsffi import JsException
+
+    def _wake_at_once(event, value=None) -> None:
+        """A JavaScript promise a task awaits has settled: run that task now, in the same
+        microtask, instead of on the next setTimeout(0) as MicroPython's asyncio would. A
+        browser runs input events before timers, so a click could otherwise slip in between
+        a 401 coming back and the gate hearing of it, and go out with the refused token.
+        Never called while Python runs: promise callbacks wait for an empty JavaScript stack.
+        """
+        _settled(event, value)
+        _asyncio_core._run_iter()
+
+    _settled = _asyncio_core.ThenableEvent.set
+    _asyncio_core.ThenableEvent.set = _wake_at_once
 
     def js_error_name(error: JsException) -> str:
         """The JavaScript error's name (TypeError, AbortError, ...), or "" if it has none."""

@@ -64,7 +64,7 @@ APP_MODULES = [
 # Timing's responseEnd for a file, a mark of bench/pyscript_hook.js, or the ready mark.
 STEPS = (
     ("page answered", "the HTML's last byte in"),
-    ("core in", "PyScript's core-*.js in"),
+    ("core in", "PyScript's core in: core.bundle.js (core-*.js as published, on the bare page)"),
     ("dom-content-loaded", "the page's module scripts have run: PyScript's core is up"),
     ("config in", "the PyScript config (.toml) in"),
     ("runtime module in", "the interpreter's JavaScript (micropython.mjs, pyodide.asm.mjs) in"),

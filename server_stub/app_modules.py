@@ -15,14 +15,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from server_stub.compression import accepted_codings
 from server_stub.precompress import MIN_SAVING
 
 ENTRY_POINT = "main.py"  # the page's <script src>, fetched by PyScript itself
-REVALIDATE = "no-cache"
 
 
 def app_modules(folder: Path) -> dict[str, str]:
@@ -49,15 +47,13 @@ class ModulesDownload:
         self._gzipped: bytes | None = None  # None: not worth sending
         self._etag = ""
 
-    def response(self, request_headers: Headers) -> Response:
-        """The download, gzipped where accepted, or 304 when the browser has this one."""
+    def response(self, accept_encoding: str | None) -> Response:
+        """The download with its ETag, gzipped where `accept_encoding` allows and it saves
+        something; the caller adds the caching rule and answers a revalidation."""
         self._build_if_changed()
-        accepted = accepted_codings(request_headers.get("accept-encoding"))
-        gzipped = self._gzipped is not None and "gzip" in accepted
+        gzipped = self._gzipped is not None and "gzip" in accepted_codings(accept_encoding)
         etag = f'"{self._etag}-gzip"' if gzipped else f'"{self._etag}"'
-        headers = {"Cache-Control": REVALIDATE, "ETag": etag, "Vary": "Accept-Encoding"}
-        if etag in _etags(request_headers.get("if-none-match")):
-            return Response(status_code=304, headers=headers)
+        headers = {"ETag": etag, "Vary": "Accept-Encoding"}
         if gzipped:
             headers["Content-Encoding"] = "gzip"
         body = self._gzipped if gzipped else self._body
@@ -85,7 +81,3 @@ class ModulesDownload:
                 continue
             entries.append((path, found.st_size, found.st_mtime_ns))
         return tuple(entries)
-
-
-def _etags(if_none_match: str | None) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}

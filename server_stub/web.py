@@ -142,7 +142,8 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
     index = web_root / "index.html"
     pyodide_page = web_root / "pyodide.html"
 
-    revalidated = _Folder(directory=web_root, check_dir=False)  # only its file_response is used
+    # Only its file_response and is_not_modified are used.
+    revalidated = _Folder(directory=web_root, check_dir=False)
 
     def send_file(request: Request, path: Path) -> Response:
         try:
@@ -173,8 +174,13 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
 
     @app.api_route("/app/modules.json", methods=_PAGE_METHODS, include_in_schema=False)
     def app_modules(request: Request) -> Response:
-        """The app's modules in one download (server_stub/app_modules.py)."""
-        return modules.response(request.headers)
+        """The app's modules in one download (server_stub/app_modules.py), revalidated as
+        the app's files are."""
+        response = modules.response(request.headers.get("accept-encoding"))
+        response.headers["Cache-Control"] = REVALIDATE
+        if revalidated.is_not_modified(response.headers, request.headers):
+            return NotModifiedResponse(response.headers)
+        return response
 
     vendor = _VendorFolder(directory=web_root / VENDOR_PREFIX[1:], check_dir=False)
     app.mount(VENDOR_PREFIX, vendor)  # before /static, which would match it too

@@ -24,9 +24,11 @@ const modules = fetch("/app/modules.json").then((answer) => {
 
 hooks.main.onReady.add(async ({ interpreter }) => {
   const { FS } = interpreter; // Emscripten's, on MicroPython and Pyodide alike
+  const made = new Set(); // each folder once: making one that exists costs a thrown error
   for (const [path, source] of Object.entries(await modules)) {
     const folder = path.slice(0, path.lastIndexOf("/") + 1);
-    if (folder) FS.mkdirTree(folder);
+    if (folder && !made.has(folder)) FS.mkdirTree(folder);
+    made.add(folder);
     FS.writeFile(path, source);
   }
 });

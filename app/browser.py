@@ -34,6 +34,10 @@ SETTLE_TIME = 0.5
 # pair from storage meanwhile. Kept under the server's reuse grace (5 s by default), so that
 # a tab that still presents the spent token later is refused without ending the session.
 SPENT_HOLD = 2.0
+# Requests a browser has on the wire at once to one origin over HTTP/1.1; it queues the rest
+# (Chromium, Firefox and Safari alike). Over HTTP/2 all of them are on the wire: the ones
+# the gate withdraws once their token is refused (see SendQueue) would only earn a 401.
+BROWSER_CONNECTIONS = 6
 
 
 class FetchTransport:
@@ -257,8 +261,8 @@ def cross_tab_lock(refresh_token: str) -> WebLock:
 
 def page_gate(transport: FetchTransport, store, **options) -> RefreshGate:
     """A RefreshGate for a page: `transport` and `store` as above, one refresh across tabs
-    where the browser has Web Locks, and `options` for RefreshGate (on_logout, observe,
-    refresh, expiry_skew)."""
+    where the browser has Web Locks, queued requests withdrawn once their token is refused,
+    and `options` for RefreshGate (on_logout, observe, refresh, expiry_skew)."""
     if has_web_locks():
         options.setdefault("refresh_lock", cross_tab_lock)
         options.setdefault("settle_time", SETTLE_TIME)
@@ -268,4 +272,5 @@ def page_gate(transport: FetchTransport, store, **options) -> RefreshGate:
     # The transport times requests out with the browser's own timer (see FetchTransport).
     options.setdefault("request_timeout", None)
     options.setdefault("refresh_timeout", None)
+    options.setdefault("connections", BROWSER_CONNECTIONS)
     return RefreshGate(transport, store, **options)

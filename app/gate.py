@@ -18,6 +18,10 @@ The rules, each of which the seed article's axios interceptor gets wrong somewhe
    shared by every tab of the origin. The tab that exchanges the token holds that lock a
    while longer, so a tab that still has the spent token waits for the new pair to reach
    its storage instead of presenting the spent token to the server.
+8. Nothing queued with a refused token: where the transport sends only so many requests at
+   once (a browser: six per origin over HTTP/1.1) and queues the rest, token and all, the
+   first 401 withdraws the queued ones that are safe to send again; they wait for the
+   refresh and go out once, with the new token, instead of each earning a 401 first.
 
 It imports only what both of PyScript's interpreters have (CPython's asyncio in Pyodide,
 MicroPython's own): no dataclasses, typing or contextlib, no asyncio futures. CPython tests
@@ -36,6 +40,8 @@ from app.wire import Request, Response
 
 __all__ = ["REFRESH_PATH", "Call", "NoLock", "RefreshGate", "Request", "Response", "Transport"]
 _STORE_POLL = 0.01  # seconds between looks at the store while another tab's pair arrives
+# Methods a request may be sent again with, whatever became of the first try (RFC 9110 §9.2.2).
+_IDEMPOTENT = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
 
 
 class Transport:
@@ -250,11 +256,78 @@ async def newer_pair(store, spent: Tokens, wait: float | None = None) -> Tokens 
         await asyncio.sleep(_STORE_POLL)
 
 
+class Withdrawn(Exception):
+    """A request taken back before it left: its token was refused while it waited."""
+
+
+class _Queued:
+    """One request on its way: the task that awaits its answer, and whether it was withdrawn."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.task = asyncio.current_task()
+        self.withdrawn = False
+
+
+class SendQueue:
+    """The requests on their way with each access token, oldest first.
+
+    A transport with `connections` requests on the wire at most holds the others in a queue
+    of its own (a browser does so with six per origin over HTTP/1.1, in Chromium, Firefox and
+    Safari alike), with the token they were given. Once a 401 says a token is refused, each
+    of those would earn a 401 of its own, and its retry would wait behind the whole queue;
+    `refused` withdraws them instead (cancels their sending, which aborts the request), all
+    but the oldest `connections`, which have left already. Only requests that are safe to
+    send again are withdrawn. With `connections` None, nothing is.
+    """
+
+    def __init__(self, connections: int | None) -> None:
+        self._connections = connections
+        self._by_token: dict = {}
+
+    def enter(self, token: str, method: str) -> _Queued | None:
+        """Count a request going out with `token`, from the task that awaits its answer."""
+        if self._connections is None:
+            return None
+        queued = _Queued(method)
+        self._by_token.setdefault(token, []).append(queued)
+        return queued
+
+    def leave(self, token: str, queued: _Queued | None) -> None:
+        """The request's answer (or its error) is in."""
+        if queued is None:
+            return
+        waiting = self._by_token[token]
+        waiting.remove(queued)
+        if not waiting:
+            del self._by_token[token]
+
+    def refused(self, token: str) -> None:
+        """`token` got a 401: withdraw what still waits in the transport's queue with it."""
+        waiting = self._by_token.get(token, ())
+        running = asyncio.current_task()
+        for queued in waiting[self._connections :]:
+            if queued.method in _IDEMPOTENT and not queued.withdrawn and queued.task is not running:
+                queued.withdrawn = True
+                queued.task.cancel()
+
+
+def _keep_running() -> None:
+    """Undo the cancellation of the running task (one this gate asked for and caught), so
+    that CPython's structured concurrency (timeouts, task groups) does not count it.
+    MicroPython counts no cancellations."""
+    task = asyncio.current_task()
+    if hasattr(task, "uncancel"):
+        task.uncancel()
+
+
 class RefreshGate:
     """Sends authorized calls, refreshing the token once however many calls need it.
 
     `transport` sends a Request (see Transport); `store` keeps the pair (see
-    app.tokens.TokenStore); `refresh_lock` makes one refresh across tabs (see NoLock).
+    app.tokens.TokenStore); `refresh_lock` makes one refresh across tabs (see NoLock);
+    `connections` is how many requests the transport has on the wire at once, if it queues
+    the rest (see SendQueue; None: it sends every request as it comes).
     """
 
     def __init__(
@@ -271,6 +344,7 @@ class RefreshGate:
         settle_time: float = 0.0,
         clock=time.time,
         refresh=None,
+        connections: int | None = None,
     ) -> None:
         self._transport = transport
         self._store = store
@@ -287,6 +361,7 @@ class RefreshGate:
         # How to refresh (see app.refresh): the seed's JSON endpoint unless told otherwise.
         self._refresh_with = SeedRefresh() if refresh is None else refresh
         self._refresh = SingleFlight()
+        self._queue = SendQueue(connections)
         # How far this machine's clock runs ahead of the server's, learnt from the `iat` of
         # each pair received, so that a wrong clock does not turn every call into a refresh.
         self._clock_ahead = 0.0
@@ -309,9 +384,14 @@ class RefreshGate:
         Raises RefreshRejected (logged out), TransientError (tokens kept) or NotLoggedIn.
         """
         token, waited = await self._token_for_sending()
-        response = await self._send_with(request, token, "request", waited)
-        if response.status != 401:
-            return response
+        try:
+            response = await self._send_with(request, token, "request", waited, queued=True)
+        except Withdrawn:
+            pass  # its token was refused while it waited: it goes out once, after the refresh
+        else:
+            if response.status != 401:
+                return response
+            self._queue.refused(token)
         fresh = await self._token_after_401(token)
         response = await self._send_with(request, fresh, "retry", True)
         if response.status != 401:
@@ -445,17 +525,32 @@ class RefreshGate:
         self.refresh_calls += 1
         return await self._wire(request, "refresh", False, self._refresh_timeout)
 
-    async def _send_with(self, request: Request, token: str, kind: str, waited: bool):
+    async def _send_with(
+        self, request: Request, token: str, kind: str, waited: bool, queued: bool = False
+    ) -> Response:
+        """`request` with `token`; with `queued`, counted in the SendQueue while on its way."""
         authorized = request.with_header("Authorization", f"Bearer {token}")
-        return await self._wire(authorized, kind, waited, self._request_timeout)
+        if not queued:
+            return await self._wire(authorized, kind, waited, self._request_timeout)
+        place = self._queue.enter(token, request.method)
+        try:
+            return await self._wire(authorized, kind, waited, self._request_timeout, place)
+        finally:
+            self._queue.leave(token, place)
 
     async def _wire(
-        self, request: Request, kind: str, waited: bool, timeout: float | None
+        self,
+        request: Request,
+        kind: str,
+        waited: bool,
+        timeout: float | None,
+        place: _Queued | None = None,
     ) -> Response:
         """Put one request on the wire under a timeout, reporting it to the observer.
 
         A `timeout` of None leaves it to the transport, which may have a cheaper timer: an
         asyncio timer in Pyodide lives on as a JavaScript timeout after it is cancelled.
+        Raises Withdrawn if the SendQueue withdrew it from its `place`.
         """
         call = Call(next(self._ids), kind, request.method, request.path, self._clock(), waited)
         self._observe(call)
@@ -474,8 +569,12 @@ class RefreshGate:
             call.error = str(error) or "network error"
             raise
         except asyncio.CancelledError:
-            call.error = "cancelled"
-            raise
+            if place is None or not place.withdrawn:
+                call.error = "cancelled"
+                raise
+            call.error = "withdrawn"
+            _keep_running()
+            raise Withdrawn(f"{request.method} {request.path}: its token was refused") from None
         else:
             call.status = response.status
             return response

@@ -1,0 +1,165 @@
+"""Requests queued behind the transport's connections never go out with a refused token.
+
+A browser has six requests on the wire to one origin over HTTP/1.1 and queues the rest with
+the token they were given. Here the gate is told of two connections, and five requests are
+on their way when the first 401 comes back: the two oldest of the other four have left, the
+two newest still wait, and only those are withdrawn.
+"""
+
+import asyncio
+
+from app.errors import RefreshRejected
+from app.gate import Request
+from tests.app.fakes import FakeServer, open_app, settle, within
+from tests.app.portable import parametrize, raises
+
+PATHS = ["/api/1", "/api/2", "/api/3", "/api/4", "/api/5"]
+LEFT = ["/api/2", "/api/3"]  # on the wire when /api/1's 401 comes back
+QUEUED = ["/api/4", "/api/5"]
+
+
+async def five_on_their_way(server: FakeServer, app, method: str = "GET") -> tuple:
+    """Five requests sent with the expired token, every one held open at the server."""
+    holds = {path: server.hold(path) for path in PATHS}
+    calls = {path: asyncio.create_task(app.gate.send(Request(method, path))) for path in PATHS}
+    for hold in holds.values():
+        await hold.arrived.wait()
+    return holds, calls
+
+
+def tries(server: FakeServer, path: str) -> list:
+    """(token, status) of every request to `path` the server saw; status None: withdrawn."""
+    return [(seen.token, seen.status) for seen in server.to(path)]
+
+
+async def test_requests_queued_with_a_refused_token_wait_for_the_refresh_not_a_401() -> None:
+    server = FakeServer()
+    app = open_app(server, connections=2)
+    old = app.store.load()
+    server.expire_access()
+    holds, calls = await five_on_their_way(server, app)
+
+    holds["/api/1"].release.set()
+    await settle()
+    assert [path for path in PATHS if holds[path].cancelled] == QUEUED
+    assert server.refresh_calls == 1
+    for path in LEFT:
+        holds[path].release.set()
+    responses = await within(asyncio.gather(*calls.values()))
+
+    new = app.store.load()
+    assert [response.status for response in responses] == [200] * 5
+    assert server.refresh_calls == 1
+    for path in ["/api/1"] + LEFT:
+        assert tries(server, path) == [(old.access, 401), (new.access, 200)]
+    for path in QUEUED:
+        assert tries(server, path) == [(old.access, None), (new.access, 200)]
+
+
+@parametrize(
+    "method, withdrawn",
+    [("GET", True), ("HEAD", True), ("PUT", True), ("DELETE", True), ("POST", False)],
+)
+async def test_only_requests_safe_to_send_again_are_withdrawn(method: str, withdrawn: bool) -> None:
+    server = FakeServer()
+    app = open_app(server, connections=2)
+    server.expire_access()
+    holds, calls = await five_on_their_way(server, app, method)
+
+    holds["/api/1"].release.set()
+    await settle()
+    assert [path for path in PATHS if holds[path].cancelled] == (QUEUED if withdrawn else [])
+    for path in PATHS:
+        holds[path].release.set()
+    responses = await within(asyncio.gather(*calls.values()))
+
+    assert [response.status for response in responses] == [200] * 5
+    assert server.refresh_calls == 1
+    unauthorized = sum(seen.status == 401 for seen in server.seen)
+    assert unauthorized == (3 if withdrawn else 5)
+
+
+async def test_a_gate_that_knows_no_connection_limit_withdraws_nothing() -> None:
+    server = FakeServer()
+    app = open_app(server)
+    server.expire_access()
+    holds, calls = await five_on_their_way(server, app)
+
+    holds["/api/1"].release.set()
+    await settle()
+    assert not any(hold.cancelled for hold in holds.values())
+    for path in PATHS:
+        holds[path].release.set()
+    await within(asyncio.gather(*calls.values()))
+
+    assert sum(seen.status == 401 for seen in server.seen) == 5
+    assert server.refresh_calls == 1
+
+
+async def test_the_observer_sees_a_withdrawn_request_and_its_one_retry() -> None:
+    server = FakeServer()
+    calls_seen = []
+    app = open_app(server, connections=2, observe=calls_seen.append)
+    server.expire_access()
+    holds, calls = await five_on_their_way(server, app)
+
+    holds["/api/1"].release.set()
+    for path in LEFT:
+        holds[path].release.set()
+    await within(asyncio.gather(*calls.values()))
+
+    to_five = []
+    for call in calls_seen:  # each call is reported as it starts and as it ends
+        if call.path == "/api/5" and call not in to_five:
+            to_five.append(call)
+    assert [(c.kind, c.status, c.error) for c in to_five] == [
+        ("request", None, "withdrawn"),
+        ("retry", 200, None),
+    ]
+
+
+async def test_withdrawn_requests_share_a_refused_refresh_and_one_logout() -> None:
+    server = FakeServer()
+    app = open_app(server, connections=2)
+    server.expire_access()
+    server.refresh_outcome = 401
+    holds, calls = await five_on_their_way(server, app)
+
+    async def outcomes() -> list:
+        return await asyncio.gather(*calls.values(), return_exceptions=True)
+
+    waiting = asyncio.create_task(outcomes())  # awaited all along, as a page's callers are
+    holds["/api/1"].release.set()
+    await settle()
+    for path in LEFT:
+        holds[path].release.set()
+    errors = await within(waiting)
+
+    # Every caller hears the session is over (the two answered after the logout find no
+    # session left, NotLoggedIn, as any late 401 does).
+    assert all(isinstance(error, RefreshRejected) for error in errors), errors
+    assert app.logouts == 1
+    assert server.refresh_calls == 1
+    for path in QUEUED:
+        assert [seen.status for seen in server.to(path)] == [None]  # never sent again
+    assert app.store.load() is None
+
+
+async def test_a_queued_request_its_caller_cancels_is_cancelled_not_retried() -> None:
+    server = FakeServer()
+    app = open_app(server, connections=2)
+    server.expire_access()
+    holds, calls = await five_on_their_way(server, app)
+
+    calls["/api/5"].cancel()
+    await settle()
+    holds["/api/1"].release.set()
+    for path in LEFT:
+        holds[path].release.set()
+    await within(asyncio.gather(*(calls[path] for path in PATHS[:4])))
+
+    with raises(asyncio.CancelledError):
+        await calls["/api/5"]
+    assert holds["/api/5"].cancelled
+    assert [seen.status for seen in server.to("/api/5")] == [None]
+    assert [seen.status for seen in server.to("/api/4")] == [None, 200]  # withdrawn, retried

@@ -1,0 +1,93 @@
+"""Many requests at once with a refused token, over a link with real round trips.
+
+Chromium has six requests on the wire to one origin over HTTP/1.1 and queues the others,
+token and all. Without the gate's withdrawing, each queued request would still go out with
+the refused token, earn its 401, and only then wait for the refresh: every request refused
+once, and a recovery twice as long as the work itself.
+"""
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.support import (
+    OWN_ORIGINS,
+    REFRESH,
+    RESOURCE,
+    Interpreter,
+    NetworkLog,
+    ServerProcess,
+    log_in,
+)
+from tests.server.support import REPO_ROOT, free_port
+
+DELAY_MS = 50  # each way: a 100 ms round trip, as in `make bench`
+REQUESTS = 60
+CONNECTIONS = 6  # Chromium's for one origin over HTTP/1.1
+
+
+@pytest.fixture(scope="module")
+def far_origin(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The test server behind the benchmark's delay line (bench/proxy.py)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("delay-line") / "proxy.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.proxy",
+            *("--port", str(port), "--upstream", f"127.0.0.1:{server.port}"),
+            *("--delay-ms", str(DELAY_MS)),
+        ],
+        cwd=REPO_ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail(f"the delay line did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+    origin = f"http://127.0.0.1:{port}"
+    OWN_ORIGINS.add(origin)
+    yield origin
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_requests_queued_in_the_browser_never_go_out_with_the_refused_token(
+    page: Page, network: NetworkLog, interpreter: Interpreter, far_origin: str
+) -> None:
+    log_in(page, interpreter, far_origin)
+    page.evaluate('localStorage.setItem("token", "sdf")')
+    mark = len(network.answers)
+
+    answered = page.evaluate("n => window.refreshGateFire('app', n)", REQUESTS)
+
+    assert answered == REQUESTS  # every request got its 200 in the end
+    for _ in range(50):  # the last answers' network events may still be on their way
+        if network.count("GET", RESOURCE, 200, mark=mark) == REQUESTS:
+            break
+        page.wait_for_timeout(100)
+    assert network.count("GET", RESOURCE, 200, mark=mark) == REQUESTS
+    assert network.count("POST", REFRESH, mark=mark) == 1
+    # The ones on the wire when the first 401 came back, and those Chromium sent on the
+    # connections the first 401s freed, before the page heard of them: nothing queued.
+    assert network.count("GET", RESOURCE, 401, mark=mark) <= 2 * CONNECTIONS
+    assert storage_is_kept(page)
+
+
+def storage_is_kept(page: Page) -> bool:
+    """Still logged in: a new pair in storage, not the broken token."""
+    token = page.evaluate('localStorage.getItem("token")')
+    return token not in (None, "sdf")

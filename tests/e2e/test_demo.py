@@ -176,6 +176,30 @@ def test_the_buttons_are_there_but_disabled_until_the_interpreter_is_up(
         expect(button).to_be_enabled()
 
 
+def test_python_waits_for_the_javascript_it_calls_however_late_that_comes(
+    page: Page, interpreter: Interpreter
+) -> None:
+    # static/browser-calls.js is asked for at a low priority, after what start-up waits on.
+    calls = _HeldRequests()
+    page.route("**/static/browser-calls.js", calls)
+    page.add_init_script(
+        """for (const type of ["py", "mpy"])
+            document.addEventListener(`${type}:ready`, () => { window.interpreterUp = true; });"""
+    )
+    page.goto(interpreter.url("/login"), wait_until="domcontentloaded")
+    page.wait_for_function("() => window.interpreterUp === true", timeout=30_000)
+    page.wait_for_timeout(300)  # time enough for the app's script to run, were it let
+
+    assert calls.routes, "the page never asked for static/browser-calls.js"
+    expect(page.get_by_role("status")).to_have_text("starting…")
+    expect(page.locator(READY)).to_have_count(0)
+
+    calls.let_go()
+    wait_ready(page)
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("Home Page protected resources, username: andreyka26_").wait_for()
+
+
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server whose resource takes half a second, as over a slow network."""

@@ -261,11 +261,12 @@ class Withdrawn(Exception):
 
 
 class _Queued:
-    """One request on its way: the task that awaits its answer, and whether it was withdrawn."""
+    """One request on its way: the task that awaits its answer, and what became of it."""
 
     def __init__(self, method: str) -> None:
         self.method = method
         self.task = asyncio.current_task()
+        self.answered = False
         self.withdrawn = False
 
 
@@ -275,15 +276,23 @@ class SendQueue:
     A transport with `connections` requests on the wire at most holds the others in a queue
     of its own (a browser does so with six per origin over HTTP/1.1, in Chromium, Firefox and
     Safari alike), with the token they were given. Once a 401 says a token is refused, each
-    of those would earn a 401 of its own, and its retry would wait behind the whole queue;
-    `refused` withdraws them instead (cancels their sending, which aborts the request), all
-    but the oldest `connections`, which have left already. Only requests that are safe to
-    send again are withdrawn. With `connections` None, nothing is.
+    of those would earn a 401 of its own, and its retry would wait behind the whole queue.
+    So they are withdrawn (their sending cancelled, which aborts the request), all but the
+    oldest `connections`, which have left already; only requests safe to send again.
+
+    Withdrawing costs each of those requests a turn of Python, and a refresh waiting for
+    its turn behind them would wait that long: it is done a moment after it is asked for,
+    once the browser has had a turn to send what was handed to it, and not while the gate
+    `hold`s it (from a refresh's start until its request has gone out). With `connections`
+    None, nothing is withdrawn.
     """
 
     def __init__(self, connections: int | None) -> None:
         self._connections = connections
         self._by_token: dict = {}
+        self._refused: list = []  # queued with a refused token, not withdrawn yet
+        self._holds = 0
+        self._soon = None  # the task that withdraws them in a moment
 
     def enter(self, token: str, method: str) -> _Queued | None:
         """Count a request going out with `token`, from the task that awaits its answer."""
@@ -297,6 +306,7 @@ class SendQueue:
         """The request's answer (or its error) is in."""
         if queued is None:
             return
+        queued.answered = True
         waiting = self._by_token[token]
         waiting.remove(queued)
         if not waiting:
@@ -305,9 +315,33 @@ class SendQueue:
     def refused(self, token: str) -> None:
         """`token` got a 401: withdraw what still waits in the transport's queue with it."""
         waiting = self._by_token.get(token, ())
+        self._refused += [q for q in waiting[self._connections :] if q.method in _IDEMPOTENT]
+        self._withdraw_soon()
+
+    def hold(self) -> None:
+        """Withdraw nothing until `release`: a refresh is on its way out."""
+        self._holds += 1
+
+    def release(self) -> None:
+        """The refresh's request has been handed to the transport (or none will be)."""
+        self._holds -= 1
+        self._withdraw_soon()
+
+    def _withdraw_soon(self) -> None:
+        if self._refused and self._soon is None and not self._holds:
+            self._soon = asyncio.create_task(self._withdraw_in_a_moment())
+
+    async def _withdraw_in_a_moment(self) -> None:
+        # A timer, not a bare turn of the event loop: in the browser, a request handed to
+        # fetch just now leaves once Python gives the browser its turn.
+        await asyncio.sleep(0.001)
+        self._soon = None
+        if self._holds:
+            return  # a refresh started meanwhile: its release withdraws them
+        refused, self._refused = self._refused, []
         running = asyncio.current_task()
-        for queued in waiting[self._connections :]:
-            if queued.method in _IDEMPOTENT and not queued.withdrawn and queued.task is not running:
+        for queued in refused:
+            if not queued.answered and not queued.withdrawn and queued.task is not running:
                 queued.withdrawn = True
                 queued.task.cancel()
 
@@ -479,6 +513,8 @@ class RefreshGate:
 
     async def _run_refresh(self, stale: Tokens) -> str:
         race = TabRace(self._store, self._refresh_lock(stale.refresh), stale)
+        self._queue.hold()  # the refresh goes out first (see SendQueue)
+        held_back = True
         try:
             held = await race.__aenter__()
             if isinstance(held, Tokens):
@@ -487,6 +523,8 @@ class RefreshGate:
             current = self._load()
             if current.access != stale.access:
                 return current.access
+            self._queue.release()  # just before the refresh's request is handed over
+            held_back = False
             try:
                 access = await self._exchange(current.refresh)
             except RefreshRejected:
@@ -502,6 +540,8 @@ class RefreshGate:
                 held.spent()
             return access
         finally:
+            if held_back:
+                self._queue.release()
             await race.__aexit__(None, None, None)
 
     async def _exchange(self, refresh_token: str) -> str:
@@ -556,7 +596,14 @@ class RefreshGate:
         self._observe(call)
         try:
             sending = self._transport(request)
-            response = await (sending if timeout is None else asyncio.wait_for(sending, timeout))
+            if timeout is not None:
+                if place is not None:
+                    # Withdrawn by cancelling the request's own task: MicroPython's wait_for,
+                    # cancelled from outside, cancels its caller once more a moment later,
+                    # in whatever the caller has gone on to do (its retry).
+                    sending = place.task = asyncio.create_task(sending)
+                sending = asyncio.wait_for(sending, timeout)
+            response = await sending
         except asyncio.TimeoutError:
             call.error = "timeout"
             raise RequestTimeout(
@@ -573,7 +620,8 @@ class RefreshGate:
                 call.error = "cancelled"
                 raise
             call.error = "withdrawn"
-            _keep_running()
+            if place.task is asyncio.current_task():
+                _keep_running()
             raise Withdrawn(f"{request.method} {request.path}: its token was refused") from None
         else:
             call.status = response.status

@@ -74,6 +74,7 @@ class Hold:
         self.arrived = asyncio.Event()
         self.release = asyncio.Event()
         self.cancelled = False
+        self.cancelled_after = 0  # how many requests the server had seen by then
 
 
 class FakeServer:
@@ -145,6 +146,7 @@ class FakeServer:
                 await hold.release.wait()
             except asyncio.CancelledError:
                 hold.cancelled = True
+                hold.cancelled_after = len(self.seen)
                 raise
         response = self._answer(request)
         seen.status = response.status

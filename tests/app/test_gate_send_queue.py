@@ -9,7 +9,7 @@ two newest still wait, and only those are withdrawn.
 import asyncio
 
 from app.errors import RefreshRejected
-from app.gate import Request
+from app.gate import REFRESH_PATH, Request
 from tests.app.fakes import FakeServer, open_app, settle, within
 from tests.app.portable import parametrize, raises
 
@@ -27,20 +27,34 @@ async def five_on_their_way(server: FakeServer, app, method: str = "GET") -> tup
     return holds, calls
 
 
+async def a_moment() -> None:
+    """Long enough for the gate to withdraw what it withdraws (a moment after a 401)."""
+    await asyncio.sleep(0.02)
+    await settle()
+
+
 def tries(server: FakeServer, path: str) -> list:
     """(token, status) of every request to `path` the server saw; status None: withdrawn."""
     return [(seen.token, seen.status) for seen in server.to(path)]
 
 
-async def test_requests_queued_with_a_refused_token_wait_for_the_refresh_not_a_401() -> None:
+# The gate's own timer around each request (as in a Python program), or the transport's (as
+# on the page, which withdraws the request by cancelling the task that awaits it).
+TIMEOUTS = parametrize("timeout", [15.0, None], ids=["gate-timer", "transport-timer"])
+
+
+@TIMEOUTS
+async def test_requests_queued_with_a_refused_token_wait_for_the_refresh_not_a_401(
+    timeout: float | None,
+) -> None:
     server = FakeServer()
-    app = open_app(server, connections=2)
+    app = open_app(server, connections=2, request_timeout=timeout)
     old = app.store.load()
     server.expire_access()
     holds, calls = await five_on_their_way(server, app)
 
     holds["/api/1"].release.set()
-    await settle()
+    await a_moment()
     assert [path for path in PATHS if holds[path].cancelled] == QUEUED
     assert server.refresh_calls == 1
     for path in LEFT:
@@ -67,7 +81,7 @@ async def test_only_requests_safe_to_send_again_are_withdrawn(method: str, withd
     holds, calls = await five_on_their_way(server, app, method)
 
     holds["/api/1"].release.set()
-    await settle()
+    await a_moment()
     assert [path for path in PATHS if holds[path].cancelled] == (QUEUED if withdrawn else [])
     for path in PATHS:
         holds[path].release.set()
@@ -86,7 +100,7 @@ async def test_a_gate_that_knows_no_connection_limit_withdraws_nothing() -> None
     holds, calls = await five_on_their_way(server, app)
 
     holds["/api/1"].release.set()
-    await settle()
+    await a_moment()
     assert not any(hold.cancelled for hold in holds.values())
     for path in PATHS:
         holds[path].release.set()
@@ -118,9 +132,12 @@ async def test_the_observer_sees_a_withdrawn_request_and_its_one_retry() -> None
     ]
 
 
-async def test_withdrawn_requests_share_a_refused_refresh_and_one_logout() -> None:
+@TIMEOUTS
+async def test_withdrawn_requests_share_a_refused_refresh_and_one_logout(
+    timeout: float | None,
+) -> None:
     server = FakeServer()
-    app = open_app(server, connections=2)
+    app = open_app(server, connections=2, request_timeout=timeout)
     server.expire_access()
     server.refresh_outcome = 401
     holds, calls = await five_on_their_way(server, app)
@@ -130,7 +147,7 @@ async def test_withdrawn_requests_share_a_refused_refresh_and_one_logout() -> No
 
     waiting = asyncio.create_task(outcomes())  # awaited all along, as a page's callers are
     holds["/api/1"].release.set()
-    await settle()
+    await a_moment()
     for path in LEFT:
         holds[path].release.set()
     errors = await within(waiting)
@@ -145,9 +162,12 @@ async def test_withdrawn_requests_share_a_refused_refresh_and_one_logout() -> No
     assert app.store.load() is None
 
 
-async def test_a_queued_request_its_caller_cancels_is_cancelled_not_retried() -> None:
+@TIMEOUTS
+async def test_a_queued_request_its_caller_cancels_is_cancelled_not_retried(
+    timeout: float | None,
+) -> None:
     server = FakeServer()
-    app = open_app(server, connections=2)
+    app = open_app(server, connections=2, request_timeout=timeout)
     server.expire_access()
     holds, calls = await five_on_their_way(server, app)
 
@@ -163,3 +183,25 @@ async def test_a_queued_request_its_caller_cancels_is_cancelled_not_retried() ->
     assert holds["/api/5"].cancelled
     assert [seen.status for seen in server.to("/api/5")] == [None]
     assert [seen.status for seen in server.to("/api/4")] == [None, 200]  # withdrawn, retried
+
+
+async def test_the_refresh_leaves_before_the_queued_requests_are_withdrawn() -> None:
+    server = FakeServer()
+    app = open_app(server, connections=2)
+    server.expire_access()
+    refresh = server.hold(REFRESH_PATH)
+    holds, calls = await five_on_their_way(server, app)
+
+    holds["/api/1"].release.set()
+    await refresh.arrived.wait()
+    await a_moment()
+    refresh.release.set()
+    for path in LEFT:
+        holds[path].release.set()
+    await within(asyncio.gather(*calls.values()))
+
+    # Withdrawing costs each request a turn of Python: a refresh behind them would wait.
+    sent_by_then = [seen.path for seen in server.seen[: holds["/api/4"].cancelled_after]]
+    assert REFRESH_PATH in sent_by_then
+    assert [path for path in PATHS if holds[path].cancelled] == QUEUED
+    assert server.refresh_calls == 1

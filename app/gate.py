@@ -339,9 +339,8 @@ class SendQueue:
         if self._holds:
             return  # a refresh started meanwhile: its release withdraws them
         refused, self._refused = self._refused, []
-        running = asyncio.current_task()
         for queued in refused:
-            if not queued.answered and not queued.withdrawn and queued.task is not running:
+            if not queued.answered and not queued.withdrawn:
                 queued.withdrawn = True
                 queued.task.cancel()
 
@@ -570,9 +569,7 @@ class RefreshGate:
     ) -> Response:
         """`request` with `token`; with `queued`, counted in the SendQueue while on its way."""
         authorized = request.with_header("Authorization", f"Bearer {token}")
-        if not queued:
-            return await self._wire(authorized, kind, waited, self._request_timeout)
-        place = self._queue.enter(token, request.method)
+        place = self._queue.enter(token, request.method) if queued else None
         try:
             return await self._wire(authorized, kind, waited, self._request_timeout, place)
         finally:

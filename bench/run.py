@@ -109,7 +109,7 @@ class Stack:
                 stderr=subprocess.STDOUT,
             )
         )
-        _wait_for_port(port)
+        wait_for_port(port)
         return f"http://127.0.0.1:{port}"
 
     def __exit__(self, *_: object) -> None:
@@ -132,7 +132,8 @@ class Stack:
         return TokenPair(body["authorizationToken"], body["refreshToken"])
 
 
-def _wait_for_port(port: int, timeout: float = 10.0) -> None:
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    """Return once something listens on `port` of loopback (a delay line just started)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

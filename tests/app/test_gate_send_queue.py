@@ -18,19 +18,30 @@ LEFT = ["/api/2", "/api/3"]  # on the wire when /api/1's 401 comes back
 QUEUED = ["/api/4", "/api/5"]
 
 
-async def five_on_their_way(server: FakeServer, app, method: str = "GET") -> tuple:
-    """Five requests sent with the expired token, every one held open at the server."""
+async def five_on_their_way(method: str = "GET", **gate_options: object) -> tuple:
+    """A page told of two connections, and five requests it sent with an expired token,
+    every one held open at the server: (server, app, holds, calls)."""
+    gate_options.setdefault("connections", 2)
+    server = FakeServer()
+    app = open_app(server, **gate_options)
+    server.expire_access()
     holds = {path: server.hold(path) for path in PATHS}
     calls = {path: asyncio.create_task(app.gate.send(Request(method, path))) for path in PATHS}
     for hold in holds.values():
         await hold.arrived.wait()
-    return holds, calls
+    return server, app, holds, calls
 
 
 async def a_moment() -> None:
     """Long enough for the gate to withdraw what it withdraws (a moment after a 401)."""
     await asyncio.sleep(0.02)
     await settle()
+
+
+def answer(holds: dict, paths: list) -> None:
+    """Let the server answer the requests to `paths`."""
+    for path in paths:
+        holds[path].release.set()
 
 
 def tries(server: FakeServer, path: str) -> list:
@@ -47,18 +58,14 @@ TIMEOUTS = parametrize("timeout", [15.0, None], ids=["gate-timer", "transport-ti
 async def test_requests_queued_with_a_refused_token_wait_for_the_refresh_not_a_401(
     timeout: float | None,
 ) -> None:
-    server = FakeServer()
-    app = open_app(server, connections=2, request_timeout=timeout)
-    old = app.store.load()
-    server.expire_access()
-    holds, calls = await five_on_their_way(server, app)
+    server, app, holds, calls = await five_on_their_way(request_timeout=timeout)
+    old = app.store.load()  # nothing answered yet: the pair the five went out with
 
-    holds["/api/1"].release.set()
+    answer(holds, ["/api/1"])
     await a_moment()
     assert [path for path in PATHS if holds[path].cancelled] == QUEUED
     assert server.refresh_calls == 1
-    for path in LEFT:
-        holds[path].release.set()
+    answer(holds, LEFT)
     responses = await within(asyncio.gather(*calls.values()))
 
     new = app.store.load()
@@ -75,16 +82,12 @@ async def test_requests_queued_with_a_refused_token_wait_for_the_refresh_not_a_4
     [("GET", True), ("HEAD", True), ("PUT", True), ("DELETE", True), ("POST", False)],
 )
 async def test_only_requests_safe_to_send_again_are_withdrawn(method: str, withdrawn: bool) -> None:
-    server = FakeServer()
-    app = open_app(server, connections=2)
-    server.expire_access()
-    holds, calls = await five_on_their_way(server, app, method)
+    server, _app, holds, calls = await five_on_their_way(method)
 
-    holds["/api/1"].release.set()
+    answer(holds, ["/api/1"])
     await a_moment()
     assert [path for path in PATHS if holds[path].cancelled] == (QUEUED if withdrawn else [])
-    for path in PATHS:
-        holds[path].release.set()
+    answer(holds, PATHS)
     responses = await within(asyncio.gather(*calls.values()))
 
     assert [response.status for response in responses] == [200] * 5
@@ -94,16 +97,12 @@ async def test_only_requests_safe_to_send_again_are_withdrawn(method: str, withd
 
 
 async def test_a_gate_that_knows_no_connection_limit_withdraws_nothing() -> None:
-    server = FakeServer()
-    app = open_app(server)
-    server.expire_access()
-    holds, calls = await five_on_their_way(server, app)
+    server, _app, holds, calls = await five_on_their_way(connections=None)
 
-    holds["/api/1"].release.set()
+    answer(holds, ["/api/1"])
     await a_moment()
     assert not any(hold.cancelled for hold in holds.values())
-    for path in PATHS:
-        holds[path].release.set()
+    answer(holds, PATHS)
     await within(asyncio.gather(*calls.values()))
 
     assert sum(seen.status == 401 for seen in server.seen) == 5
@@ -111,15 +110,11 @@ async def test_a_gate_that_knows_no_connection_limit_withdraws_nothing() -> None
 
 
 async def test_the_observer_sees_a_withdrawn_request_and_its_one_retry() -> None:
-    server = FakeServer()
     calls_seen = []
-    app = open_app(server, connections=2, observe=calls_seen.append)
-    server.expire_access()
-    holds, calls = await five_on_their_way(server, app)
+    _server, _app, holds, calls = await five_on_their_way(observe=calls_seen.append)
 
-    holds["/api/1"].release.set()
-    for path in LEFT:
-        holds[path].release.set()
+    answer(holds, ["/api/1"])
+    answer(holds, LEFT)
     await within(asyncio.gather(*calls.values()))
 
     to_five = []
@@ -136,20 +131,16 @@ async def test_the_observer_sees_a_withdrawn_request_and_its_one_retry() -> None
 async def test_withdrawn_requests_share_a_refused_refresh_and_one_logout(
     timeout: float | None,
 ) -> None:
-    server = FakeServer()
-    app = open_app(server, connections=2, request_timeout=timeout)
-    server.expire_access()
+    server, app, holds, calls = await five_on_their_way(request_timeout=timeout)
     server.refresh_outcome = 401
-    holds, calls = await five_on_their_way(server, app)
 
     async def outcomes() -> list:
         return await asyncio.gather(*calls.values(), return_exceptions=True)
 
     waiting = asyncio.create_task(outcomes())  # awaited all along, as a page's callers are
-    holds["/api/1"].release.set()
+    answer(holds, ["/api/1"])
     await a_moment()
-    for path in LEFT:
-        holds[path].release.set()
+    answer(holds, LEFT)
     errors = await within(waiting)
 
     # Every caller hears the session is over (the two answered after the logout find no
@@ -166,16 +157,12 @@ async def test_withdrawn_requests_share_a_refused_refresh_and_one_logout(
 async def test_a_queued_request_its_caller_cancels_is_cancelled_not_retried(
     timeout: float | None,
 ) -> None:
-    server = FakeServer()
-    app = open_app(server, connections=2, request_timeout=timeout)
-    server.expire_access()
-    holds, calls = await five_on_their_way(server, app)
+    server, _app, holds, calls = await five_on_their_way(request_timeout=timeout)
 
     calls["/api/5"].cancel()
     await settle()
-    holds["/api/1"].release.set()
-    for path in LEFT:
-        holds[path].release.set()
+    answer(holds, ["/api/1"])
+    answer(holds, LEFT)
     await within(asyncio.gather(*(calls[path] for path in PATHS[:4])))
 
     with raises(asyncio.CancelledError):
@@ -186,18 +173,14 @@ async def test_a_queued_request_its_caller_cancels_is_cancelled_not_retried(
 
 
 async def test_the_refresh_leaves_before_the_queued_requests_are_withdrawn() -> None:
-    server = FakeServer()
-    app = open_app(server, connections=2)
-    server.expire_access()
+    server, _app, holds, calls = await five_on_their_way()
     refresh = server.hold(REFRESH_PATH)
-    holds, calls = await five_on_their_way(server, app)
 
-    holds["/api/1"].release.set()
+    answer(holds, ["/api/1"])
     await refresh.arrived.wait()
     await a_moment()
     refresh.release.set()
-    for path in LEFT:
-        holds[path].release.set()
+    answer(holds, LEFT)
     await within(asyncio.gather(*calls.values()))
 
     # Withdrawing costs each request a turn of Python: a refresh behind them would wait.

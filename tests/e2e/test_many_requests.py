@@ -6,15 +6,14 @@ the refused token, earn its 401, and only then wait for the refresh: every reque
 once, and a recovery twice as long as the work itself.
 """
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page
 
+from bench.run import wait_for_port
 from tests.e2e.support import (
     OWN_ORIGINS,
     REFRESH,
@@ -23,6 +22,7 @@ from tests.e2e.support import (
     NetworkLog,
     ServerProcess,
     log_in,
+    storage,
 )
 from tests.server.support import REPO_ROOT, free_port
 
@@ -48,16 +48,11 @@ def far_origin(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) 
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail(f"the delay line did not start:\n{log.read_text()}")
-            time.sleep(0.05)
+    try:
+        wait_for_port(port)
+    except RuntimeError:
+        process.kill()
+        pytest.fail(f"the delay line did not start:\n{log.read_text()}")
     origin = f"http://127.0.0.1:{port}"
     OWN_ORIGINS.add(origin)
     yield origin
@@ -84,10 +79,4 @@ def test_requests_queued_in_the_browser_never_go_out_with_the_refused_token(
     # The ones on the wire when the first 401 came back, and those Chromium sent on the
     # connections the first 401s freed, before the page heard of them: nothing queued.
     assert network.count("GET", RESOURCE, 401, mark=mark) <= 2 * CONNECTIONS
-    assert storage_is_kept(page)
-
-
-def storage_is_kept(page: Page) -> bool:
-    """Still logged in: a new pair in storage, not the broken token."""
-    token = page.evaluate('localStorage.getItem("token")')
-    return token not in (None, "sdf")
+    assert storage(page, "token") not in (None, "sdf")  # still logged in, with a new pair

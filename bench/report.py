@@ -26,9 +26,10 @@ COST_WAYS = (
 )
 APP_PAGES = ("mpy", "pyodide")  # the app's two pages: the ones the targets are for
 BARE_OF = {"mpy": "bare-mpy", "pyodide": "bare"}  # each one's bare PyScript page
-COLUMNS = ("mpy", "pyodide", "bare-mpy", "bare", *(c.key for c in CONTESTANTS[2:]))
+COLUMNS = ("mpy", "pyodide", "floor-mpy", "bare-mpy", "bare", *(c.key for c in CONTESTANTS[2:]))
 HEADINGS = {
     **{contestant.key: contestant.label for contestant in CONTESTANTS},
+    "floor-mpy": "PyScript's floor, MicroPython",
     "bare-mpy": "bare PyScript, MicroPython",
     "bare": "bare PyScript, Pyodide",
 }
@@ -314,6 +315,12 @@ def _startup_rows(results: Results) -> list[Row]:
     if seed_cold and pyodide_cold:
         bar = min(2.5 * seed_cold, 0.15 * pyodide_cold)
         pages.hold(cold, "mpy", _cold, bar, "min(2.5 x seed, 0.15 x Pyodide)")
+        # The same page with none of the app's Python (bench/contestants/floor-micropython):
+        # what PyScript and MicroPython cost here before the app runs a line.
+        floor = pages.median("floor-mpy", _cold)
+        if floor is not None:
+            above = "above" if floor > bar else "within"
+            cold.aim(f"PyScript's floor here {floor:.0f}, {above} it")
     pages.hold(cold, "pyodide", _cold, _times(1.1, pages.median("bare", _cold)), "1.1 x bare")
     warm = pages.row("ready, warm reload (ms)", _warm, "{:.0f}")
     pages.hold(warm, "mpy", _warm, _times(2, pages.median("seed", _warm)), "2 x seed")
@@ -535,6 +542,7 @@ def breakdown_table(results: Results) -> str:
     """
     sources = [
         ("this page, MicroPython", results.breakdown.get("mpy", [])),
+        ("PyScript's floor, MicroPython", results.startup.get("floor-mpy", [])),
         ("bare PyScript, MicroPython", results.startup.get("bare-mpy", [])),
         ("this page, Pyodide", results.startup.get("pyodide", [])),
     ]

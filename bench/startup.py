@@ -48,6 +48,7 @@ PAGES = (
     StartupPage("mpy", "/", python=True, demo=True, app=True),
     StartupPage("pyodide", "/pyodide", python=True, demo=True, snapshot=True, app=True),
     StartupPage("bare-mpy", "/bench/bare-micropython/", python=True, demo=False),
+    StartupPage("floor-mpy", "/bench/floor-micropython/", python=True, demo=False),
     StartupPage("bare", "/bench/bare/", python=True, demo=False),
     StartupPage("seed", "/bench/seed/", python=False, demo=True),
     StartupPage("aar", "/bench/axios-auth-refresh/", python=False, demo=True),

@@ -25,6 +25,7 @@ from tests.e2e.support import (
     NetworkLog,
     demo_log,
     expect_every_slot,
+    in_demo_order,
     log_in,
     storage,
     wait_ready,
@@ -126,7 +127,7 @@ def _click_the_demo(page: Page, network: NetworkLog) -> list[tuple[str, str, int
     mark = len(network.answers)
     page.get_by_role("button", name="Send 3 requests").click()
     expect_every_slot(page)
-    return _calls(network, mark)
+    return in_demo_order(_calls(network, mark))
 
 
 def test_the_demo_refreshes_once_at_its_own_oauth_token_endpoint(

@@ -40,6 +40,8 @@ from app.wire import Request, Response
 
 __all__ = ["REFRESH_PATH", "Call", "NoLock", "RefreshGate", "Request", "Response", "Transport"]
 _STORE_POLL = 0.01  # seconds between looks at the store while another tab's pair arrives
+# Methods a request may be sent again with, whatever became of the first try (RFC 9110 §9.2.2).
+_IDEMPOTENT = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
 
 
 class Transport:
@@ -254,50 +256,102 @@ async def newer_pair(store, spent: Tokens, wait: float | None = None) -> Tokens 
         await asyncio.sleep(_STORE_POLL)
 
 
-class Lanes:
-    """As many requests handed to the transport at once as it has connections; the others
-    wait here, oldest first.
+class Withdrawn(Exception):
+    """A request taken back before it left: its token was refused while it waited."""
 
-    A browser has six requests on the wire to one origin over HTTP/1.1 (Chromium, Firefox and
-    Safari alike) and queues the rest itself, each with the token it was given: the moment a
-    401 frees a connection, it sends the next one in its queue, before the page has read
-    that 401. Waiting here instead, a request takes its token once it has a lane, when the
-    gate has heard every answer before it: behind a 401 it waits for the refresh and goes
-    out once, with the new token. A request keeps its lane through its refresh and its
-    retry; the refresh takes none, so it goes out at once. With `connections` None, every
-    request goes to the transport as it comes.
+
+class _Queued:
+    """One request on its way: the task that awaits its answer, and what became of it."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.task = asyncio.current_task()
+        self.answered = False
+        self.withdrawn = False
+
+
+class SendQueue:
+    """The requests on their way with each access token, oldest first.
+
+    A transport with `connections` requests on the wire at most holds the others in a queue
+    of its own (a browser does so with six per origin over HTTP/1.1, in Chromium, Firefox and
+    Safari alike), with the token they were given. Once a 401 says a token is refused, each
+    of those would earn a 401 of its own, and its retry would wait behind the whole queue.
+    So they are withdrawn (their sending cancelled, which aborts the request), all but the
+    oldest `connections`, which have left already; only requests safe to send again.
+
+    Withdrawing costs each of those requests a turn of Python, and a refresh waiting for
+    its turn behind them would wait that long: it is done a moment after it is asked for,
+    once the browser has had a turn to send what was handed to it, and not while the gate
+    `hold`s it (from a refresh's start until its request has gone out). With `connections`
+    None, nothing is withdrawn.
     """
 
     def __init__(self, connections: int | None) -> None:
-        self._free = connections
-        self._waiting: list = []  # an Event for each request waiting for a lane
+        self._connections = connections
+        self._by_token: dict = {}
+        self._refused: list = []  # queued with a refused token, not withdrawn yet
+        self._holds = 0
+        self._soon = None  # the task that withdraws them in a moment
 
-    async def enter(self) -> None:
-        """Wait for a lane; cancelled meanwhile, the place (or the lane) passes on."""
-        if self._free is None:
-            return
-        if self._free > 0:
-            self._free -= 1
-            return
-        turn = asyncio.Event()
-        self._waiting.append(turn)
-        try:
-            await turn.wait()
-        except BaseException:
-            if turn in self._waiting:
-                self._waiting.remove(turn)
-            else:
-                self.leave()  # handed the lane just as it was cancelled
-            raise
+    def enter(self, token: str, method: str) -> _Queued | None:
+        """Count a request going out with `token`, from the task that awaits its answer."""
+        if self._connections is None:
+            return None
+        queued = _Queued(method)
+        self._by_token.setdefault(token, []).append(queued)
+        return queued
 
-    def leave(self) -> None:
-        """The request is done with its lane: the oldest one waiting gets it."""
-        if self._free is None:
+    def leave(self, token: str, queued: _Queued | None) -> None:
+        """The request's answer (or its error) is in."""
+        if queued is None:
             return
-        if self._waiting:
-            self._waiting.pop(0).set()
-        else:
-            self._free += 1
+        queued.answered = True
+        waiting = self._by_token[token]
+        waiting.remove(queued)
+        if not waiting:
+            del self._by_token[token]
+
+    def refused(self, token: str) -> None:
+        """`token` got a 401: withdraw what still waits in the transport's queue with it."""
+        waiting = self._by_token.get(token, ())
+        self._refused += [q for q in waiting[self._connections :] if q.method in _IDEMPOTENT]
+        self._withdraw_soon()
+
+    def hold(self) -> None:
+        """Withdraw nothing until `release`: a refresh is on its way out."""
+        self._holds += 1
+
+    def release(self) -> None:
+        """The refresh's request has been handed to the transport (or none will be)."""
+        self._holds -= 1
+        self._withdraw_soon()
+
+    def _withdraw_soon(self) -> None:
+        if self._refused and self._soon is None and not self._holds:
+            self._soon = asyncio.create_task(self._withdraw_in_a_moment())
+
+    async def _withdraw_in_a_moment(self) -> None:
+        # A timer, not a bare turn of the event loop: in the browser, a request handed to
+        # fetch just now leaves once Python gives the browser its turn.
+        await asyncio.sleep(0.001)
+        self._soon = None
+        if self._holds:
+            return  # a refresh started meanwhile: its release withdraws them
+        refused, self._refused = self._refused, []
+        for queued in refused:
+            if not queued.answered and not queued.withdrawn:
+                queued.withdrawn = True
+                queued.task.cancel()
+
+
+def _keep_running() -> None:
+    """Undo the cancellation of the running task (one this gate asked for and caught), so
+    that CPython's structured concurrency (timeouts, task groups) does not count it.
+    MicroPython counts no cancellations."""
+    task = asyncio.current_task()
+    if hasattr(task, "uncancel"):
+        task.uncancel()
 
 
 class RefreshGate:
@@ -306,7 +360,7 @@ class RefreshGate:
     `transport` sends a Request (see Transport); `store` keeps the pair (see
     app.tokens.TokenStore); `refresh_lock` makes one refresh across tabs (see NoLock);
     `connections` is how many requests the transport has on the wire at once, if it queues
-    the rest (see Lanes; None: it sends every request as it comes).
+    the rest (see SendQueue; None: it sends every request as it comes).
     """
 
     def __init__(
@@ -340,7 +394,7 @@ class RefreshGate:
         # How to refresh (see app.refresh): the seed's JSON endpoint unless told otherwise.
         self._refresh_with = SeedRefresh() if refresh is None else refresh
         self._refresh = SingleFlight()
-        self._lanes = Lanes(connections)
+        self._queue = SendQueue(connections)
         # How far this machine's clock runs ahead of the server's, learnt from the `iat` of
         # each pair received, so that a wrong clock does not turn every call into a refresh.
         self._clock_ahead = 0.0
@@ -362,17 +416,15 @@ class RefreshGate:
 
         Raises RefreshRejected (logged out), TransientError (tokens kept) or NotLoggedIn.
         """
-        await self._lanes.enter()
-        try:
-            return await self._send_in_lane(request)
-        finally:
-            self._lanes.leave()
-
-    async def _send_in_lane(self, request: Request) -> Response:
         token, waited = await self._token_for_sending()
-        response = await self._send_with(request, token, "request", waited)
-        if response.status != 401:
-            return response
+        try:
+            response = await self._send_with(request, token, "request", waited, queued=True)
+        except Withdrawn:
+            pass  # its token was refused while it waited: it goes out once, after the refresh
+        else:
+            if response.status != 401:
+                return response
+            self._queue.refused(token)
         fresh = await self._token_after_401(token)
         response = await self._send_with(request, fresh, "retry", True)
         if response.status != 401:
@@ -460,6 +512,8 @@ class RefreshGate:
 
     async def _run_refresh(self, stale: Tokens) -> str:
         race = TabRace(self._store, self._refresh_lock(stale.refresh), stale)
+        self._queue.hold()  # the refresh goes out first (see SendQueue)
+        held_back = True
         try:
             held = await race.__aenter__()
             if isinstance(held, Tokens):
@@ -468,6 +522,8 @@ class RefreshGate:
             current = self._load()
             if current.access != stale.access:
                 return current.access
+            self._queue.release()  # just before the refresh's request is handed over
+            held_back = False
             try:
                 access = await self._exchange(current.refresh)
             except RefreshRejected:
@@ -483,6 +539,8 @@ class RefreshGate:
                 held.spent()
             return access
         finally:
+            if held_back:
+                self._queue.release()
             await race.__aexit__(None, None, None)
 
     async def _exchange(self, refresh_token: str) -> str:
@@ -506,23 +564,41 @@ class RefreshGate:
         self.refresh_calls += 1
         return await self._wire(request, "refresh", False, self._refresh_timeout)
 
-    async def _send_with(self, request: Request, token: str, kind: str, waited: bool) -> Response:
+    async def _send_with(
+        self, request: Request, token: str, kind: str, waited: bool, queued: bool = False
+    ) -> Response:
+        """`request` with `token`; with `queued`, counted in the SendQueue while on its way."""
         authorized = request.with_header("Authorization", f"Bearer {token}")
-        return await self._wire(authorized, kind, waited, self._request_timeout)
+        place = self._queue.enter(token, request.method) if queued else None
+        try:
+            return await self._wire(authorized, kind, waited, self._request_timeout, place)
+        finally:
+            self._queue.leave(token, place)
 
     async def _wire(
-        self, request: Request, kind: str, waited: bool, timeout: float | None
+        self,
+        request: Request,
+        kind: str,
+        waited: bool,
+        timeout: float | None,
+        place: _Queued | None = None,
     ) -> Response:
         """Put one request on the wire under a timeout, reporting it to the observer.
 
         A `timeout` of None leaves it to the transport, which may have a cheaper timer: an
         asyncio timer in Pyodide lives on as a JavaScript timeout after it is cancelled.
+        Raises Withdrawn if the SendQueue withdrew it from its `place`.
         """
         call = Call(next(self._ids), kind, request.method, request.path, self._clock(), waited)
         self._observe(call)
         try:
             sending = self._transport(request)
             if timeout is not None:
+                if place is not None:
+                    # Withdrawn by cancelling the request's own task: MicroPython's wait_for,
+                    # cancelled from outside, cancels its caller once more a moment later,
+                    # in whatever the caller has gone on to do (its retry).
+                    sending = place.task = asyncio.create_task(sending)
                 sending = asyncio.wait_for(sending, timeout)
             response = await sending
         except asyncio.TimeoutError:
@@ -537,8 +613,13 @@ class RefreshGate:
             call.error = str(error) or "network error"
             raise
         except asyncio.CancelledError:
-            call.error = "cancelled"
-            raise
+            if place is None or not place.withdrawn:
+                call.error = "cancelled"
+                raise
+            call.error = "withdrawn"
+            if place.task is asyncio.current_task():
+                _keep_running()
+            raise Withdrawn(f"{request.method} {request.path}: its token was refused") from None
         else:
             call.status = response.status
             return response

@@ -5,8 +5,9 @@ first 32 hex digits of the token's SHA-256.
 """
 
 import hashlib
+import time
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.e2e.support import (
     REFRESH,
@@ -19,6 +20,9 @@ from tests.e2e.support import (
 
 SPENT_HOLD_MS = 2_000  # app/browser.py's SPENT_HOLD
 REUSE_GRACE_MS = 5_000  # the server's --reuse-grace default, which the hold must stay under
+# How long the refresh is kept on its way: on loopback it takes a few ms, less than the
+# watcher's look every 10 ms, and a loaded machine saw the lock only after its answer.
+REFRESH_DELAY_S = 0.2
 
 # The names of the refresh locks this origin's tabs hold, and of those they wait for.
 LOCKS = """async () => {
@@ -63,6 +67,11 @@ def test_the_lock_of_a_spent_token_is_let_go_two_seconds_after_the_refresh(
     page.evaluate('localStorage.setItem("token", "sdf")')
     page.evaluate(WATCH_LOCK, spent)
 
+    def slow_refresh(route: Route) -> None:
+        time.sleep(REFRESH_DELAY_S)
+        route.continue_()
+
+    page.route(f"**{REFRESH}", slow_refresh)
     page.get_by_role("button", name="Send 3 requests").click()
     expect_every_slot(page)
     page.wait_for_function("() => window.__lockWatch.freed !== null", timeout=10_000)

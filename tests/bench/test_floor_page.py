@@ -5,7 +5,8 @@ the interpreter and the app's files exactly as index.html does."""
 from html.parser import HTMLParser
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.server.support import REPO_ROOT
+
 APP_SCRIPT = "/app/main.py"
 FLOOR_SCRIPT = "/bench/bare-micropython/main.py"
 

@@ -35,8 +35,8 @@ SETTLE_TIME = 0.5
 # a tab that still presents the spent token later is refused without ending the session.
 SPENT_HOLD = 2.0
 # Requests a browser has on the wire at once to one origin over HTTP/1.1; it queues the rest
-# (Chromium, Firefox and Safari alike). Over HTTP/2 all of them are on the wire: the ones
-# the gate withdraws once their token is refused (see SendQueue) would only earn a 401.
+# (Chromium, Firefox and Safari alike), and the gate hands it no more (see Lanes). A page
+# served over HTTP/2, where all of them are on the wire at once, would pass None.
 BROWSER_CONNECTIONS = 6
 
 
@@ -261,7 +261,7 @@ def cross_tab_lock(refresh_token: str) -> WebLock:
 
 def page_gate(transport: FetchTransport, store, **options) -> RefreshGate:
     """A RefreshGate for a page: `transport` and `store` as above, one refresh across tabs
-    where the browser has Web Locks, queued requests withdrawn once their token is refused,
+    where the browser has Web Locks, six requests on the wire at a time,
     and `options` for RefreshGate (on_logout, observe, refresh, expiry_skew)."""
     if has_web_locks():
         options.setdefault("refresh_lock", cross_tab_lock)

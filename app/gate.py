@@ -20,8 +20,9 @@ The rules, each of which the seed article's axios interceptor gets wrong somewhe
    its storage instead of presenting the spent token to the server.
 8. Nothing queued with a refused token: where the transport sends only so many requests at
    once (a browser: six per origin over HTTP/1.1) and queues the rest, token and all, the
-   first 401 withdraws the queued ones that are safe to send again; they wait for the
-   refresh and go out once, with the new token, instead of each earning a 401 first.
+   gate hands it no more than that (Lanes) and the rest wait in the gate; each takes its
+   token once it has a lane, so behind a 401 it waits for the refresh and goes out once,
+   with the new token, instead of earning a 401 first.
 
 It imports only what both of PyScript's interpreters have (CPython's asyncio in Pyodide,
 MicroPython's own): no dataclasses, typing or contextlib, no asyncio futures. CPython tests
@@ -40,8 +41,6 @@ from app.wire import Request, Response
 
 __all__ = ["REFRESH_PATH", "Call", "NoLock", "RefreshGate", "Request", "Response", "Transport"]
 _STORE_POLL = 0.01  # seconds between looks at the store while another tab's pair arrives
-# Methods a request may be sent again with, whatever became of the first try (RFC 9110 §9.2.2).
-_IDEMPOTENT = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
 
 
 class Transport:
@@ -256,102 +255,52 @@ async def newer_pair(store, spent: Tokens, wait: float | None = None) -> Tokens 
         await asyncio.sleep(_STORE_POLL)
 
 
-class Withdrawn(Exception):
-    """A request taken back before it left: its token was refused while it waited."""
+class Lanes:
+    """As many requests handed to the transport at once as it has connections; the others
+    wait here, oldest first.
 
-
-class _Queued:
-    """One request on its way: the task that awaits its answer, and what became of it."""
-
-    def __init__(self, method: str) -> None:
-        self.method = method
-        self.task = asyncio.current_task()
-        self.answered = False
-        self.withdrawn = False
-
-
-class SendQueue:
-    """The requests on their way with each access token, oldest first.
-
-    A transport with `connections` requests on the wire at most holds the others in a queue
-    of its own (a browser does so with six per origin over HTTP/1.1, in Chromium, Firefox and
-    Safari alike), with the token they were given. Once a 401 says a token is refused, each
-    of those would earn a 401 of its own, and its retry would wait behind the whole queue.
-    So they are withdrawn (their sending cancelled, which aborts the request), all but the
-    oldest `connections`, which have left already; only requests safe to send again.
-
-    Withdrawing costs each of those requests a turn of Python, and a refresh waiting for
-    its turn behind them would wait that long: it is done a moment after it is asked for,
-    once the browser has had a turn to send what was handed to it, and not while the gate
-    `hold`s it (from a refresh's start until its request has gone out). With `connections`
-    None, nothing is withdrawn.
+    A browser has six requests on the wire to one origin over HTTP/1.1 (Chromium, Firefox and
+    Safari alike) and queues the rest itself, each with the token it was given: the moment a
+    401 frees a connection, it sends the next one in its queue, before the page has read
+    that 401. Waiting here instead, a request takes its token once it has a lane, when the
+    gate has heard every answer before it. A request holds a lane only while it is on the
+    wire: the lane passes on the moment its answer is in, before the gate reads it, so a
+    request waiting for a refresh holds none, and the refresh needs none. With `connections`
+    None, every request goes to the transport as it comes.
     """
 
     def __init__(self, connections: int | None) -> None:
-        self._connections = connections
-        self._by_token: dict = {}
-        self._refused: list = []  # queued with a refused token, not withdrawn yet
-        self._holds = 0
-        self._soon = None  # the task that withdraws them in a moment
+        self._free = connections
+        self._waiting: list = []  # an Event for each request waiting for a lane
 
-    def enter(self, token: str, method: str) -> _Queued | None:
-        """Count a request going out with `token`, from the task that awaits its answer."""
-        if self._connections is None:
-            return None
-        queued = _Queued(method)
-        self._by_token.setdefault(token, []).append(queued)
-        return queued
+    async def enter(self) -> bool:
+        """Take a lane, waiting for one if none is free: whether it waited. Cancelled
+        meanwhile, the place (or the lane) passes on."""
+        if self._free is None:
+            return False
+        if self._free > 0:
+            self._free -= 1
+            return False
+        turn = asyncio.Event()
+        self._waiting.append(turn)
+        try:
+            await turn.wait()
+        except BaseException:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
+            else:
+                self.leave()  # handed the lane just as it was cancelled
+            raise
+        return True
 
-    def leave(self, token: str, queued: _Queued | None) -> None:
-        """The request's answer (or its error) is in."""
-        if queued is None:
+    def leave(self) -> None:
+        """The request is done with its lane: the oldest one waiting gets it."""
+        if self._free is None:
             return
-        queued.answered = True
-        waiting = self._by_token[token]
-        waiting.remove(queued)
-        if not waiting:
-            del self._by_token[token]
-
-    def refused(self, token: str) -> None:
-        """`token` got a 401: withdraw what still waits in the transport's queue with it."""
-        waiting = self._by_token.get(token, ())
-        self._refused += [q for q in waiting[self._connections :] if q.method in _IDEMPOTENT]
-        self._withdraw_soon()
-
-    def hold(self) -> None:
-        """Withdraw nothing until `release`: a refresh is on its way out."""
-        self._holds += 1
-
-    def release(self) -> None:
-        """The refresh's request has been handed to the transport (or none will be)."""
-        self._holds -= 1
-        self._withdraw_soon()
-
-    def _withdraw_soon(self) -> None:
-        if self._refused and self._soon is None and not self._holds:
-            self._soon = asyncio.create_task(self._withdraw_in_a_moment())
-
-    async def _withdraw_in_a_moment(self) -> None:
-        # A timer, not a bare turn of the event loop: in the browser, a request handed to
-        # fetch just now leaves once Python gives the browser its turn.
-        await asyncio.sleep(0.001)
-        self._soon = None
-        if self._holds:
-            return  # a refresh started meanwhile: its release withdraws them
-        refused, self._refused = self._refused, []
-        for queued in refused:
-            if not queued.answered and not queued.withdrawn:
-                queued.withdrawn = True
-                queued.task.cancel()
-
-
-def _keep_running() -> None:
-    """Undo the cancellation of the running task (one this gate asked for and caught), so
-    that CPython's structured concurrency (timeouts, task groups) does not count it.
-    MicroPython counts no cancellations."""
-    task = asyncio.current_task()
-    if hasattr(task, "uncancel"):
-        task.uncancel()
+        if self._waiting:
+            self._waiting.pop(0).set()
+        else:
+            self._free += 1
 
 
 class RefreshGate:
@@ -360,7 +309,7 @@ class RefreshGate:
     `transport` sends a Request (see Transport); `store` keeps the pair (see
     app.tokens.TokenStore); `refresh_lock` makes one refresh across tabs (see NoLock);
     `connections` is how many requests the transport has on the wire at once, if it queues
-    the rest (see SendQueue; None: it sends every request as it comes).
+    the rest (see Lanes; None: it sends every request as it comes).
     """
 
     def __init__(
@@ -394,7 +343,7 @@ class RefreshGate:
         # How to refresh (see app.refresh): the seed's JSON endpoint unless told otherwise.
         self._refresh_with = SeedRefresh() if refresh is None else refresh
         self._refresh = SingleFlight()
-        self._queue = SendQueue(connections)
+        self._lanes = Lanes(connections)
         # How far this machine's clock runs ahead of the server's, learnt from the `iat` of
         # each pair received, so that a wrong clock does not turn every call into a refresh.
         self._clock_ahead = 0.0
@@ -416,17 +365,13 @@ class RefreshGate:
 
         Raises RefreshRejected (logged out), TransientError (tokens kept) or NotLoggedIn.
         """
-        token, waited = await self._token_for_sending()
-        try:
-            response = await self._send_with(request, token, "request", waited, queued=True)
-        except Withdrawn:
-            pass  # its token was refused while it waited: it goes out once, after the refresh
-        else:
-            if response.status != 401:
-                return response
-            self._queue.refused(token)
+        token, waited = await self._lane_and_token()
+        response = await self._send_in_lane(request, token, "request", waited)
+        if response.status != 401:
+            return response
         fresh = await self._token_after_401(token)
-        response = await self._send_with(request, fresh, "retry", True)
+        await self._lanes.enter()
+        response = await self._send_in_lane(request, fresh, "retry", True)
         if response.status != 401:
             return response
         current = self._store.load()
@@ -436,6 +381,29 @@ class RefreshGate:
             raise TransientError("the token changed during the retry; try again")
         self.end_session()
         raise RefreshRejected("the server refused the refreshed access token")
+
+    async def _lane_and_token(self) -> tuple:
+        """A lane (see Lanes), and the token to send with: the one current once the lane is
+        had, and whether the call had to wait for a refresh."""
+        token, waited = await self._token_for_sending()
+        while await self._lanes.enter():
+            # It waited for its lane: a 401 read meanwhile may have started a refresh, which
+            # it waits for without a lane, or the stored pair may have changed.
+            current = self._store.load()
+            if not self._refresh.running and current is not None and current.access == token:
+                break
+            self._lanes.leave()
+            token, _ = await self._token_for_sending()
+            waited = True
+        return token, waited
+
+    async def _send_in_lane(self, request: Request, token: str, kind: str, waited: bool):
+        """`request` with `token`, on the lane it holds, which passes on once the answer
+        (or the error) is in."""
+        try:
+            return await self._send_with(request, token, kind, waited)
+        finally:
+            self._lanes.leave()
 
     def accept(self, tokens: Tokens) -> None:
         """Store a pair just received from the server (a login or a refresh)."""
@@ -512,8 +480,6 @@ class RefreshGate:
 
     async def _run_refresh(self, stale: Tokens) -> str:
         race = TabRace(self._store, self._refresh_lock(stale.refresh), stale)
-        self._queue.hold()  # the refresh goes out first (see SendQueue)
-        held_back = True
         try:
             held = await race.__aenter__()
             if isinstance(held, Tokens):
@@ -522,8 +488,6 @@ class RefreshGate:
             current = self._load()
             if current.access != stale.access:
                 return current.access
-            self._queue.release()  # just before the refresh's request is handed over
-            held_back = False
             try:
                 access = await self._exchange(current.refresh)
             except RefreshRejected:
@@ -539,8 +503,6 @@ class RefreshGate:
                 held.spent()
             return access
         finally:
-            if held_back:
-                self._queue.release()
             await race.__aexit__(None, None, None)
 
     async def _exchange(self, refresh_token: str) -> str:
@@ -564,41 +526,23 @@ class RefreshGate:
         self.refresh_calls += 1
         return await self._wire(request, "refresh", False, self._refresh_timeout)
 
-    async def _send_with(
-        self, request: Request, token: str, kind: str, waited: bool, queued: bool = False
-    ) -> Response:
-        """`request` with `token`; with `queued`, counted in the SendQueue while on its way."""
+    async def _send_with(self, request: Request, token: str, kind: str, waited: bool) -> Response:
         authorized = request.with_header("Authorization", f"Bearer {token}")
-        place = self._queue.enter(token, request.method) if queued else None
-        try:
-            return await self._wire(authorized, kind, waited, self._request_timeout, place)
-        finally:
-            self._queue.leave(token, place)
+        return await self._wire(authorized, kind, waited, self._request_timeout)
 
     async def _wire(
-        self,
-        request: Request,
-        kind: str,
-        waited: bool,
-        timeout: float | None,
-        place: _Queued | None = None,
+        self, request: Request, kind: str, waited: bool, timeout: float | None
     ) -> Response:
         """Put one request on the wire under a timeout, reporting it to the observer.
 
         A `timeout` of None leaves it to the transport, which may have a cheaper timer: an
         asyncio timer in Pyodide lives on as a JavaScript timeout after it is cancelled.
-        Raises Withdrawn if the SendQueue withdrew it from its `place`.
         """
         call = Call(next(self._ids), kind, request.method, request.path, self._clock(), waited)
         self._observe(call)
         try:
             sending = self._transport(request)
             if timeout is not None:
-                if place is not None:
-                    # Withdrawn by cancelling the request's own task: MicroPython's wait_for,
-                    # cancelled from outside, cancels its caller once more a moment later,
-                    # in whatever the caller has gone on to do (its retry).
-                    sending = place.task = asyncio.create_task(sending)
                 sending = asyncio.wait_for(sending, timeout)
             response = await sending
         except asyncio.TimeoutError:
@@ -613,13 +557,8 @@ class RefreshGate:
             call.error = str(error) or "network error"
             raise
         except asyncio.CancelledError:
-            if place is None or not place.withdrawn:
-                call.error = "cancelled"
-                raise
-            call.error = "withdrawn"
-            if place.task is asyncio.current_task():
-                _keep_running()
-            raise Withdrawn(f"{request.method} {request.path}: its token was refused") from None
+            call.error = "cancelled"
+            raise
         else:
             call.status = response.status
             return response

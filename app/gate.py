@@ -389,9 +389,10 @@ class RefreshGate:
         while await self._lanes.enter():
             # It waited for its lane: a 401 read meanwhile may have started a refresh, which
             # it waits for without a lane, or the stored pair may have changed.
-            current = self._store.load()
-            if not self._refresh.running and current is not None and current.access == token:
-                break
+            if not self._refresh.running:
+                current = self._store.load()
+                if current is not None and current.access == token:
+                    break
             self._lanes.leave()
             token, _ = await self._token_for_sending()
             waited = True

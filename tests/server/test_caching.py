@@ -94,7 +94,7 @@ RUNTIMES = {
     "pyodide": "pyodide",
     "micropython": "@micropython/micropython-webassembly-pyscript",
 }
-# Everything that names a vendored path: the entry pages, their configs, the modules that
+# Where a vendored path may be written: the entry pages, their configs, the modules that
 # import the runtime, the example page, and the benchmark's own pages.
 NAMING_FILES = [
     "*.html",
@@ -108,6 +108,10 @@ NAMING_FILES = [
     "bench/contestants/*/*.html",
     "bench/contestants/*/*.toml",
 ]
+# Every mention of the vendored folder, and the same read as (runtime folder, version): a
+# mention the second does not read (no version folder, say) is no pinned path either.
+VENDOR_MENTION = re.compile(r"/static/vendor/[^\s\"'`]*")
+VENDORED_PATH = re.compile(r"/static/vendor/(\w+)/([^/\s\"'`]+)/")
 
 
 def _pinned() -> set[tuple[str, str]]:
@@ -115,20 +119,24 @@ def _pinned() -> set[tuple[str, str]]:
     return {(folder, pins[package]) for folder, package in RUNTIMES.items()}
 
 
-def _vendored_paths_named_in(name: str) -> set[tuple[str, str]]:
-    text = (REPO_ROOT / name).read_text()
-    return set(re.findall(r"/static/vendor/(\w+)/([^/\"']+)/", text))
+def _vendored_paths_named_in(name: str) -> list[tuple[str, str] | None]:
+    """Each mention of /static/vendor/ in the file as (runtime folder, version), or None
+    where it names no version folder."""
+    mentions = VENDOR_MENTION.findall((REPO_ROOT / name).read_text())
+    return [path.groups() if (path := VENDORED_PATH.match(m)) else None for m in mentions]
 
 
 def _files_naming_the_runtime() -> list[str]:
+    """The files of `NAMING_FILES` that mention the vendored folder at all."""
     found = {path for pattern in NAMING_FILES for path in REPO_ROOT.glob(pattern)}
-    return sorted(str(path.relative_to(REPO_ROOT)) for path in found)
+    named = [str(path.relative_to(REPO_ROOT)) for path in found]
+    return sorted(name for name in named if _vendored_paths_named_in(name))
 
 
 @pytest.mark.parametrize("name", _files_naming_the_runtime())
 def test_every_runtime_path_names_the_pinned_version(name: str) -> None:
     """A cached-for-good path must change with the version, or browsers keep the old runtime."""
-    assert _vendored_paths_named_in(name) <= _pinned()
+    assert set(_vendored_paths_named_in(name)) <= _pinned()
 
 
 @pytest.mark.parametrize(
@@ -143,4 +151,12 @@ def test_every_runtime_path_names_the_pinned_version(name: str) -> None:
 )
 def test_the_runtimes_entry_points_name_a_vendored_path(name: str, runtime: str) -> None:
     """So that the test above has something to compare in each of them."""
-    assert runtime in {folder for folder, _ in _vendored_paths_named_in(name)}
+    assert runtime in {path[0] for path in _vendored_paths_named_in(name) if path}
+
+
+def test_the_files_checked_name_every_pinned_runtime_at_its_version() -> None:
+    """So that the version test cannot pass by finding no file to check, or none of a
+    runtime's (a pattern of `NAMING_FILES` gone stale, say)."""
+    files = _files_naming_the_runtime()
+    named = {path for name in files for path in _vendored_paths_named_in(name)}
+    assert _pinned() <= named, files

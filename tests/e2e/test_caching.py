@@ -55,7 +55,8 @@ def test_a_reload_downloads_none_of_the_runtime_and_revalidates_the_app(
     app = {path: size for path, size in warm if path.startswith("/app/")}
     wasm = next(path for path in cold if path.endswith("/" + WASM[interpreter.name]))
     # index.html preloads what PyScript fetches later; a preload that doesn't match the later
-    # request downloads the file twice.
+    # request downloads the file twice. This is the check that the pages' preload of
+    # /app/modules.json is used (tests/server/test_entry_pages.py only finds the tag).
     paths = [path for path, _ in cold_list]
     assert len(paths) == len(set(paths)), f"fetched twice: {sorted(paths)}"
     assert wasm.startswith(interpreter.runtime)

@@ -36,6 +36,10 @@ def test_both_entry_pages_have_the_same_markup_but_for_the_interpreter() -> None
 def test_both_pages_get_the_app_modules_in_one_download_asked_for_at_once(
     page: str, config: str
 ) -> None:
+    """The tag is here; that it is used, the page's fetch of /app/modules.json taking the
+    preloaded download instead of asking again, only a browser shows:
+    tests/e2e/test_caching.py::test_a_reload_downloads_none_of_the_runtime_and_revalidates_the_app
+    fails on any file fetched twice, on both pages."""
     head = (ROOT / page).read_text().split("<body")[0]
 
     assert '<script type="module" src="/static/app-start.js"' in head

@@ -20,6 +20,7 @@ from app.errors import NetworkError
 from app.gate import REFRESH_PATH, RefreshGate, Request, Response
 from app.refresh import OAuth2Refresh, SeedRefresh
 from app.tokens import MemoryTokenStore, Tokens
+from tests.app.portable import monotonic
 
 USERNAME = "andreyka26_"
 PROTECTED_BODY = f"protected resources, username: {USERNAME}"
@@ -198,6 +199,7 @@ class App:
         self.store = store
         self.gate: RefreshGate | None = None  # set by open_app or open_tab
         self.logouts = 0
+        self.logged_out_at: list[float] = []  # `monotonic` at each logout
 
     def get(self, path: str = "/api/resource") -> asyncio.Task:
         """Start `GET path` through the gate, as a click on the page would."""
@@ -205,6 +207,7 @@ class App:
 
     def _logout(self) -> None:
         self.logouts += 1
+        self.logged_out_at.append(monotonic())
 
 
 def open_app(server: FakeServer, *, logged_in: bool = True, **gate_options: object) -> App:

@@ -4,8 +4,10 @@ The gate's unit tests run on both interpreters the page runs on (`micropython.mj
 them under MicroPython). So a test module uses these in place of pytest's own: `parametrize`
 for cases, `raises` for an expected error, and `async def` tests, which `conftest.py` runs
 with `asyncio.run` and the MicroPython runner awaits. `scenarios` lists a module's tests,
-one entry a case, named the same on both interpreters.
+one entry a case, named the same on both interpreters. `monotonic` times a real wait.
 """
+
+import time
 
 try:
     import pytest
@@ -95,6 +97,15 @@ def raises(expected: type) -> _Raises:
     """`with raises(SomeError) as caught:` fails unless the block raises SomeError or a
     subclass of it, which is then `caught.value`; `pytest.raises`, on both interpreters."""
     return _Raises(expected)
+
+
+def monotonic() -> float:
+    """Seconds on the clock asyncio times its sleeps with, to measure how long a wait took:
+    CPython's loop reads time.monotonic, MicroPython's time.ticks_ms (which wraps only after
+    2**30 ms of the interpreter's life)."""
+    if hasattr(time, "ticks_ms"):
+        return time.ticks_ms() / 1000
+    return time.monotonic()
 
 
 def _case_id(argnames: list, args: tuple, index: int) -> str:

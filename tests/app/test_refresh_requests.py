@@ -101,11 +101,6 @@ def test_the_oauth2_login_is_the_password_grant_as_a_form() -> None:
     )
 
 
-def test_a_wrong_password_is_told_by_401_from_the_seed_and_by_400_or_401_from_oauth2() -> None:
-    assert SeedRefresh().wrong_credentials == (401,)
-    assert OAuth2Refresh("/oauth/token").wrong_credentials == (400, 401)
-
-
 SEED_PAIR = '{"authorizationToken": "a.b.c", "refreshToken": "refresh-1", "userId": 1}'
 OAUTH_PAIR = (
     '{"access_token": "a.b.c", "token_type": "Bearer", "expires_in": 300,'

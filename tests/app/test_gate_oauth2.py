@@ -186,16 +186,6 @@ async def test_an_absurd_expires_in_is_ignored_and_the_pair_is_kept(expires_in: 
     assert app.logouts == 0
 
 
-async def test_a_password_grant_with_the_wrong_password_reads_as_wrong_credentials() -> None:
-    server = OAuthServer()
-    refresh = server.page_refresh()
-
-    response = await server(refresh.login(USERNAME, "not the password"))
-
-    assert response.status in refresh.wrong_credentials
-    assert refresh.read_login(response) is None
-
-
 async def test_after_an_oauth2_login_the_pages_calls_go_out_with_its_access_token() -> None:
     server = OAuthServer()
     app = open_app(server, logged_in=False)

@@ -39,3 +39,16 @@ def test_a_wrong_password_is_told_by_401_from_the_seed_and_by_400_or_401_from_oa
     assert wrong_password.status in refresh.wrong_credentials, wrong_password
     assert unknown_user.status in refresh.wrong_credentials, unknown_user
     assert right.status == 200, right
+
+
+def test_a_password_grant_with_the_wrong_password_reads_as_wrong_credentials(
+    client: TestClient,
+) -> None:
+    refresh = OAuth2Refresh(TOKEN_PATH)
+
+    response = _send(client, refresh.login(SEED_USER, "not the password"))
+    right = _send(client, refresh.login(SEED_USER, SEED_PASSWORD))
+
+    assert response.status in refresh.wrong_credentials
+    assert refresh.read_login(response) is None
+    assert refresh.read_login(right) is not None  # so None above is a refusal read as one

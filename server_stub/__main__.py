@@ -4,6 +4,7 @@
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG
 
 from server_stub.app import create_app
 from server_stub.config import Config
@@ -174,6 +176,18 @@ def config_from(args: argparse.Namespace) -> Config:
     )
 
 
+def log_config(workers: int) -> dict:
+    """uvicorn's logging; with several workers, each line starts with its process id, so that
+    the log says which worker answered each request."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    if workers > 1:
+        for formatter in config["formatters"].values():
+            formatter["fmt"] = formatter["fmt"].replace(
+                "%(levelprefix)s", "%(levelprefix)s [%(process)d]", 1
+            )
+    return config
+
+
 def app_for_worker() -> FastAPI:
     """Build one worker's app from the command line the server was started with."""
     return create_app(config_from(parse_args(json.loads(os.environ[_WORKER_ARGUMENTS]))))
@@ -204,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         server_header=False,
         workers=args.workers,
         factory=args.workers > 1,
+        log_config=log_config(args.workers),
     )
 
 

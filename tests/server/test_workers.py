@@ -1,7 +1,12 @@
 """``--workers N``: N server processes on one port, sharing one store (one SQLite file)."""
 
+import itertools
+import json
+import re
+import time
 from collections import Counter
 from collections.abc import Callable
+from http.client import HTTPConnection
 from pathlib import Path
 
 import httpx
@@ -12,6 +17,7 @@ from .support import ServerProcess, assert_exactly_one_successor, race_one_token
 pytestmark = pytest.mark.both_stores
 
 WORKERS = 2
+STARTUP_SECONDS = 30
 
 
 def _workers_of(server: ServerProcess) -> list[int]:
@@ -41,17 +47,63 @@ def test_two_workers_on_one_store_issue_exactly_one_successor_for_fifty_refreshe
     assert again.status_code == 200
 
 
+def _worker_answering(server: ServerProcess, connection: HTTPConnection) -> int:
+    """The worker that answered the last request on ``connection``: with several workers,
+    each line of the server's log starts with the id of the process that wrote it, and an
+    access-log line names the connection by its client port."""
+    port = connection.sock.getsockname()[1]
+    answers = re.findall(rf"\[(\d+)\] 127\.0\.0\.1:{port} - ", server.log())
+    return int(answers[-1])
+
+
+def _send(connection: HTTPConnection, method: str, path: str, body: dict | None = None) -> int:
+    payload = None if body is None else json.dumps(body)
+    connection.request(method, path, payload, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def _one_connection_to_each_worker(server: ServerProcess) -> dict[int, HTTPConnection]:
+    """Keep-alive connections, one a worker: the kernel hands a new connection to whichever
+    worker takes it first, so open them until every worker holds one."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while server.log().count("Application startup complete.") < WORKERS:
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+    connections: dict[int, HTTPConnection] = {}
+    for _ in range(100):
+        connection = HTTPConnection("127.0.0.1", server.port, timeout=30)
+        assert _send(connection, "GET", "/api/resources") == 401
+        worker = _worker_answering(server, connection)
+        if worker in connections:
+            connection.close()
+        else:
+            connections[worker] = connection
+        if len(connections) == WORKERS:
+            break
+    return connections
+
+
 def test_every_worker_serves_and_they_share_the_login_limit(
     start_server: Callable[..., ServerProcess],
 ) -> None:
     server = start_server(None, "--workers", str(WORKERS))
+    workers = _workers_of(server)
+    connections = list(_one_connection_to_each_worker(server).values())
     wrong = {"userName": "andreyka26_", "password": "wrong"}
-    # A new connection each time: the kernel hands connections to the workers in turn.
-    statuses = [
-        httpx.post(server.url + "/authorization/token", json=wrong, timeout=30).status_code
-        for _ in range(11)
-    ]
+    # The workers take the failed logins in turn: neither sees ten of its own, so the 11th
+    # is refused only if they count into one limit.
+    statuses, answered_by = [], []
+    for attempt in range(11):
+        connection = connections[attempt % len(connections)]
+        statuses.append(_send(connection, "POST", "/authorization/token", wrong))
+        answered_by.append(_worker_answering(server, connection))
+    for connection in connections:
+        connection.close()
     server.stop()
 
     assert statuses == [401] * 10 + [429]
+    assert sorted(set(answered_by)) == sorted(workers)
+    assert all(a != b for a, b in itertools.pairwise(answered_by)), answered_by
     assert server.log().count("Application startup complete.") == WORKERS

@@ -7,10 +7,10 @@ answers the just-spent token with the same new pair.
 
 import asyncio
 
-from app.errors import RefreshRejected, RequestTimeout, TransientError
-from app.gate import REFRESH_PATH
-from tests.app.fakes import FakeServer, open_app, within
-from tests.app.portable import raises
+from refresh_gate import RefreshRejected, RequestTimeout, TransientError
+from refresh_gate._refresh import REFRESH_PATH
+from tests.portable import raises
+from tests.refresh_gate.fakes import FakeServer, open_app, within
 
 
 async def test_a_lost_refresh_answer_is_asked_again_and_the_demo_still_ends_with_three_200s():

@@ -2,17 +2,20 @@
 
 import asyncio
 
-from app.errors import (
+from refresh_gate import (
+    Call,
     NetworkError,
     NotLoggedIn,
     RefreshRejected,
+    Request,
     RequestTimeout,
+    Response,
+    Tokens,
     TransientError,
 )
-from app.gate import REFRESH_PATH, Call, Request, Response
-from app.tokens import Tokens
-from tests.app.fakes import FakeServer, open_app, within
-from tests.app.portable import case, parametrize, raises
+from refresh_gate._refresh import REFRESH_PATH
+from tests.portable import case, parametrize, raises
+from tests.refresh_gate.fakes import FakeServer, open_app, within
 
 
 @parametrize("status", [401, 400, 403])

@@ -1,19 +1,24 @@
-// The gate's unit tests under MicroPython, the interpreter the page runs on at "/".
+// The library's and the demo's unit tests under MicroPython, the interpreter the page runs
+// on at "/".
 //
-//   node tests/app/micropython.mjs [--root DIR] [--timeout SECONDS] [test_file.py ...]
+//   node tests/micropython/runner.mjs [--root DIR] [--library DIR] [--timeout SECONDS]
+//                                     [tests/folder/test_file.py ...]
 //
-// Boots MicroPython from the npm package the page vendors, copies DIR/app/*.py and
-// DIR/tests/app/*.py (DIR: this repository) into its file system, and runs every test of
-// the named test modules (default: every tests/app/test_*.py but the one that starts this
-// runner), one after another in one interpreter, as pytest does in one process. The tests
-// are the same functions pytest runs on CPython; tests/app/portable.py lists their cases.
+// Boots MicroPython from the npm package the page vendors, copies the library's package
+// (LIBRARY/refresh_gate, LIBRARY defaulting to DIR/refresh-gate: pass the folder a wheel
+// was unpacked into to test the wheel), DIR/app/*.py and the test folders' *.py (DIR: this
+// repository) into its file system, and runs every test of the named test modules (default:
+// every test_*.py of tests/refresh_gate/ and tests/app/), one after another in one
+// interpreter, as pytest does in one process. The tests are the same functions pytest runs
+// on CPython; tests/portable.py lists their cases.
 //
-// Prints one JSON line a test: {"test": "test_file.py::name[case]", "passed", "traceback",
-// "output", "seconds"}. A test fails on an exception, after SECONDS (default 30), or when
-// anything reaches stderr while it runs ("Task exception wasn't retrieved" among others),
-// as an end-to-end test fails on a console error. A module that cannot be imported is one
-// failed line, "test_file.py::" followed by its traceback. Exit status: 0 when every test
-// passed, 1 when one failed, 2 when MicroPython could not be loaded.
+// Prints one JSON line a test: {"test": "tests/folder/test_file.py::name[case]", "passed",
+// "traceback", "output", "seconds"}. A test fails on an exception, after SECONDS (default
+// 30), or when anything reaches stderr while it runs ("Task exception wasn't retrieved"
+// among others), as an end-to-end test fails on a console error. A module that cannot be
+// imported is one failed line, "tests/folder/test_file.py::" followed by its traceback.
+// Exit status: 0 when every test passed, 1 when one failed, 2 when MicroPython could not
+// be loaded.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -25,16 +30,18 @@ const MICROPYTHON = join(
   REPOSITORY,
   "node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs",
 );
-const SELF_TEST = "test_under_micropython.py"; // CPython's side of this runner
+const TEST_FOLDERS = ["tests/refresh_gate", "tests/app"]; // the portable tests
 const WORK = "/work"; // where the copied tree lives inside MicroPython's file system
 
 function parseArguments(argv) {
-  const options = { root: REPOSITORY, timeout: 30, modules: [] };
+  const options = { root: REPOSITORY, library: null, timeout: 30, modules: [] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--root") options.root = resolve(argv[++i]);
+    else if (argv[i] === "--library") options.library = resolve(argv[++i]);
     else if (argv[i] === "--timeout") options.timeout = Number(argv[++i]);
     else options.modules.push(argv[i]);
   }
+  options.library ??= join(options.root, "refresh-gate");
   return options;
 }
 
@@ -42,13 +49,18 @@ function pythonFiles(folder) {
   return existsSync(folder) ? readdirSync(folder).filter((name) => name.endsWith(".py")) : [];
 }
 
-// The tree the tests import from: app/ (all of it; the tests import only the pure core, and
-// a module they do not import is never compiled) and tests/app/.
-function copyTree(mp, root) {
-  for (const folder of ["app", "tests", "tests/app"]) {
+// The tree the tests import from: the library's package and app/ (all of them; the tests
+// import only the pure core, and a module they do not import is never compiled) and the
+// test folders.
+function copyTree(mp, root, library) {
+  const folders = [
+    ["refresh_gate", join(library, "refresh_gate")],
+    ...["app", "tests", ...TEST_FOLDERS].map((folder) => [folder, join(root, folder)]),
+  ];
+  for (const [folder, source] of folders) {
     mp.FS.mkdirTree(`${WORK}/${folder}`);
-    for (const name of pythonFiles(join(root, folder))) {
-      mp.FS.writeFile(`${WORK}/${folder}/${name}`, readFileSync(join(root, folder, name)));
+    for (const name of pythonFiles(source)) {
+      mp.FS.writeFile(`${WORK}/${folder}/${name}`, readFileSync(join(source, name)));
     }
   }
 }
@@ -57,11 +69,11 @@ function copyTree(mp, root) {
 // must be the same on both interpreters is in portable.py.
 const DRIVER = `
 import asyncio, json
-from tests.app import portable
+from tests import portable
 
 def _list(module_name):
     global _cases
-    module = __import__("tests.app." + module_name, None, None, ["_"])
+    module = __import__(module_name, None, None, ["_"])
     _cases = portable.scenarios(module)
     return json.dumps([name for name, _test, _args in _cases])
 
@@ -96,15 +108,18 @@ const mp = await loadMicroPython({
   stdout: (line) => captured.stdout.push(line),
   stderr: (line) => captured.stderr.push(line),
 });
-copyTree(mp, options.root);
-mp.FS.chdir(WORK); // sys.path starts with "": tracebacks name tests/app/test_….py
+copyTree(mp, options.root, options.library);
+mp.FS.chdir(WORK); // sys.path starts with "": tracebacks name tests/…/test_….py
 mp.runPython(DRIVER);
 
 const modules = options.modules.length
   ? options.modules
-  : pythonFiles(join(options.root, "tests/app"))
-      .filter((name) => name.startsWith("test_") && name !== SELF_TEST)
-      .sort();
+  : TEST_FOLDERS.flatMap((folder) =>
+      pythonFiles(join(options.root, folder))
+        .filter((name) => name.startsWith("test_"))
+        .sort()
+        .map((name) => `${folder}/${name}`),
+    );
 
 const tally = { passed: 0, failed: 0 };
 const report = (result) => {
@@ -113,7 +128,7 @@ const report = (result) => {
 };
 const started = performance.now();
 for (const file of modules) {
-  const moduleName = file.replace(/\.py$/, "");
+  const moduleName = file.replace(/\.py$/, "").replaceAll("/", ".");
   captured = { stdout: [], stderr: [] };
   let names;
   try {

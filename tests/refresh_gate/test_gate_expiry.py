@@ -2,10 +2,10 @@
 
 import asyncio
 
-from app.errors import TransientError
-from app.gate import REFRESH_PATH
-from tests.app.fakes import App, FakeClock, FakeServer, open_app
-from tests.app.portable import parametrize, raises
+from refresh_gate import TransientError
+from refresh_gate._refresh import REFRESH_PATH
+from tests.portable import parametrize, raises
+from tests.refresh_gate.fakes import App, FakeClock, FakeServer, open_app
 
 HOUR = 3600.0
 

@@ -2,18 +2,17 @@
 
 import json
 
-from app.errors import RefreshRejected
-from app.refresh import (
-    LOGIN_PATH,
-    REFRESH_PATH,
+from refresh_gate import (
     OAuth2Refresh,
+    RefreshRejected,
+    Response,
     SeedRefresh,
+    Tokens,
     refresh_from_settings,
 )
-from app.tokens import Tokens
-from app.wire import Response
-from tests.app.fakes import OAUTH_TOKEN_PATH, PASSWORD, USERNAME, form_decode
-from tests.app.portable import case, parametrize, raises
+from refresh_gate._refresh import LOGIN_PATH, REFRESH_PATH
+from tests.portable import case, parametrize, raises
+from tests.refresh_gate.fakes import OAUTH_TOKEN_PATH, PASSWORD, USERNAME, form_decode
 
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 JSON_HEADERS = {"Content-Type": "application/json"}

@@ -18,9 +18,9 @@ anything else is transient.
 
 import json
 
-from app.errors import RefreshRejected, TransientError
-from app.tokens import Tokens, parse_token_pair, usable_token
-from app.wire import Request, Response
+from refresh_gate._errors import RefreshRejected, TransientError
+from refresh_gate._tokens import Tokens, parse_token_pair, usable_token
+from refresh_gate._wire import Request, Response
 
 REFRESH_PATH = "/authorization/refresh"
 LOGIN_PATH = "/authorization/token"

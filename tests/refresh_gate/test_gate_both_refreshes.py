@@ -4,11 +4,23 @@ and RFC 6749's token endpoint with JWT or opaque access tokens, rotating refresh
 
 import asyncio
 
-from app.errors import NotLoggedIn, RefreshRejected, RequestTimeout, TransientError
-from app.tokens import Tokens
-from app.wire import Response
-from tests.app.fakes import PROTECTED_BODY, FakeServer, OAuthServer, open_app, settle, within
-from tests.app.portable import case, parametrize, raises
+from refresh_gate import (
+    NotLoggedIn,
+    RefreshRejected,
+    RequestTimeout,
+    Response,
+    Tokens,
+    TransientError,
+)
+from tests.portable import case, parametrize, raises
+from tests.refresh_gate.fakes import (
+    PROTECTED_BODY,
+    FakeServer,
+    OAuthServer,
+    open_app,
+    settle,
+    within,
+)
 
 
 def _oauth2_opaque() -> OAuthServer:

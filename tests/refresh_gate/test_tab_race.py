@@ -3,8 +3,9 @@ find it, and a tab never presents a refresh token another tab has already exchan
 
 import asyncio
 
-from app.gate import REFRESH_PATH
-from tests.app.fakes import (
+from refresh_gate._refresh import REFRESH_PATH
+from tests.portable import case, parametrize
+from tests.refresh_gate.fakes import (
     FakeServer,
     OAuthServer,
     SharedLocks,
@@ -12,7 +13,6 @@ from tests.app.fakes import (
     open_tab,
     within,
 )
-from tests.app.portable import case, parametrize
 
 LAG = 0.05  # how late one tab's write reaches the others' storage
 # Far longer than `within` waits: a tab must take the new pair as soon as it arrives, never

@@ -1,6 +1,7 @@
-"""The gate's unit tests once more, under MicroPython: the interpreter the page runs at "/".
+"""The library's and the demo's unit tests once more, under MicroPython: the interpreter
+the page runs at "/".
 
-`micropython.mjs` runs every test of this folder's other test modules in MicroPython under
+`runner.mjs` runs every test of tests/refresh_gate/ and tests/app/ in MicroPython under
 Node, and each of them is one test here, named after it. So a construct of CPython's alone
 in the core (or in a test) fails a test by name here, not a user on the page. The runner's
 own tests at the end show that it fails what it should.
@@ -14,22 +15,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.app import portable
+from tests import portable
 
 HERE = Path(__file__).parent
-RUNNER = HERE / "micropython.mjs"
+REPOSITORY = HERE.parents[1]
+RUNNER = HERE / "runner.mjs"
 MICROPYTHON = (
-    HERE.parents[1] / "node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs"
+    REPOSITORY / "node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs"
 )
+TEST_FOLDERS = ("tests/refresh_gate", "tests/app")  # as the runner's TEST_FOLDERS
 
 
 def _portable_scenarios() -> list[str]:
-    """Every case of this folder's test modules, named as the runner names them."""
+    """Every case of the portable test modules, named as the runner names them."""
     names = []
-    for path in sorted(HERE.glob("test_*.py")):
-        if path.name != Path(__file__).name:
-            module = importlib.import_module(f"tests.app.{path.stem}")
-            names += [f"{path.name}::{name}" for name, _, _ in portable.scenarios(module)]
+    for folder in TEST_FOLDERS:
+        for path in sorted((REPOSITORY / folder).glob("test_*.py")):
+            module = importlib.import_module(f"{folder.replace('/', '.')}.{path.stem}")
+            test_file = f"{folder}/{path.name}"
+            names += [f"{test_file}::{name}" for name, _, _ in portable.scenarios(module)]
     return names
 
 
@@ -89,21 +93,21 @@ TESTS = {
     ),
     "test_hangs.py": "import asyncio\n\nasync def test_it():\n    await asyncio.Event().wait()\n",
     "test_fine.py": (
-        "import asyncio\nfrom tests.app.portable import parametrize, raises\n\n"
+        "import asyncio\nfrom tests.portable import parametrize, raises\n\n"
         "def test_sync():\n    with raises(KeyError):\n        {}[1]\n\n"
         "@parametrize('n', [1, 2])\nasync def test_async(n):\n    await asyncio.sleep(0)\n"
     ),
 }
 EXPECTED = [
-    ("test_merged.py::", "SyntaxError"),  # a whole module fails to compile
-    ("test_records.py::", "no module named 'dataclasses'"),
-    ("test_kinds.py::test_it", "TypeError"),  # isinstance with a union type
-    ("test_wrong.py::test_it", "AssertionError"),
-    ("test_unretrieved.py::test_it", "Task exception wasn't retrieved"),
-    ("test_hangs.py::test_it", "still running after 0.2 s"),
-    ("test_fine.py::test_sync", None),
-    ("test_fine.py::test_async[1]", None),
-    ("test_fine.py::test_async[2]", None),
+    ("tests/app/test_merged.py::", "SyntaxError"),  # a whole module fails to compile
+    ("tests/app/test_records.py::", "no module named 'dataclasses'"),
+    ("tests/app/test_kinds.py::test_it", "TypeError"),  # isinstance with a union type
+    ("tests/app/test_wrong.py::test_it", "AssertionError"),
+    ("tests/app/test_unretrieved.py::test_it", "Task exception wasn't retrieved"),
+    ("tests/app/test_hangs.py::test_it", "still running after 0.2 s"),
+    ("tests/app/test_fine.py::test_sync", None),
+    ("tests/app/test_fine.py::test_async[1]", None),
+    ("tests/app/test_fine.py::test_async[2]", None),
 ]
 
 
@@ -114,11 +118,12 @@ def sample_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     (root / "tests" / "app").mkdir(parents=True)
     (root / "app" / "__init__.py").write_text("")
     (root / "tests" / "__init__.py").write_text("")
-    shutil.copy(HERE / "portable.py", root / "tests" / "app")
+    shutil.copy(REPOSITORY / "tests" / "portable.py", root / "tests")
     for folder, files in [("app", CORE), ("tests/app", TESTS)]:
         for name, source in files.items():
             (root / folder / name).write_text(source)
-    return run_under_micropython("--root", str(root), "--timeout", "0.2", *sorted(TESTS))
+    modules = sorted(f"tests/app/{name}" for name in TESTS)
+    return run_under_micropython("--root", str(root), "--timeout", "0.2", *modules)
 
 
 @pytest.mark.parametrize(("test", "error"), EXPECTED)

@@ -1,14 +1,9 @@
 """Reading tokens back from storage and from the server, whatever they hold."""
 
-from app.tokens import (
-    MAX_TOKEN_LENGTH,
-    Tokens,
-    access_token_lifetime,
-    parse_token_pair,
-    stored_pair,
-)
-from tests.app.fakes import make_jwt
-from tests.app.portable import parametrize
+from refresh_gate import Tokens, access_token_lifetime
+from refresh_gate._tokens import MAX_TOKEN_LENGTH, parse_token_pair, stored_pair
+from tests.portable import parametrize
+from tests.refresh_gate.fakes import make_jwt
 
 
 @parametrize(

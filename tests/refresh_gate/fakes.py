@@ -16,10 +16,17 @@ import itertools
 import json
 from collections import defaultdict
 
-from app.errors import NetworkError
-from app.gate import REFRESH_PATH, RefreshGate, Request, Response
-from app.refresh import OAuth2Refresh, SeedRefresh
-from app.tokens import MemoryTokenStore, Tokens
+from refresh_gate import (
+    MemoryTokenStore,
+    NetworkError,
+    OAuth2Refresh,
+    RefreshGate,
+    Request,
+    Response,
+    SeedRefresh,
+    Tokens,
+)
+from refresh_gate._refresh import REFRESH_PATH
 
 USERNAME = "andreyka26_"
 PROTECTED_BODY = f"protected resources, username: {USERNAME}"

@@ -3,11 +3,17 @@
 import asyncio
 import json
 
-from app.errors import RefreshRejected, TransientError
-from app.refresh import OAuth2Refresh
-from app.wire import Response
-from tests.app.fakes import OAUTH_TOKEN_PATH, PASSWORD, USERNAME, App, OAuthServer, open_app, within
-from tests.app.portable import case, parametrize, raises
+from refresh_gate import OAuth2Refresh, RefreshRejected, Response, TransientError
+from tests.portable import case, parametrize, raises
+from tests.refresh_gate.fakes import (
+    OAUTH_TOKEN_PATH,
+    PASSWORD,
+    USERNAME,
+    App,
+    OAuthServer,
+    open_app,
+    within,
+)
 
 
 def _error(status: int, error: str) -> Response:

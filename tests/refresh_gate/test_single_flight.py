@@ -3,11 +3,19 @@
 import asyncio
 import json
 
-from app.errors import RefreshRejected
-from app.gate import REFRESH_PATH, Call, Request
-from app.tokens import Tokens, parse_token_pair
-from tests.app.fakes import PROTECTED_BODY, App, FakeServer, later, open_app, settle, within
-from tests.app.portable import parametrize, raises
+from refresh_gate import Call, RefreshRejected, Request, Tokens
+from refresh_gate._refresh import REFRESH_PATH
+from refresh_gate._tokens import parse_token_pair
+from tests.portable import parametrize, raises
+from tests.refresh_gate.fakes import (
+    PROTECTED_BODY,
+    App,
+    FakeServer,
+    later,
+    open_app,
+    settle,
+    within,
+)
 
 
 @parametrize("callers", [3, 300])

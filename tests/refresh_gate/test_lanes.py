@@ -9,10 +9,11 @@ while its request is on the wire.
 
 import asyncio
 
-from app.errors import RefreshRejected
-from app.gate import REFRESH_PATH, Lanes, Request
-from tests.app.fakes import FakeServer, open_app, settle, within
-from tests.app.portable import parametrize, raises
+from refresh_gate import RefreshRejected, Request
+from refresh_gate._lanes import Lanes
+from refresh_gate._refresh import REFRESH_PATH
+from tests.portable import parametrize, raises
+from tests.refresh_gate.fakes import FakeServer, open_app, settle, within
 
 PATHS = ["/api/1", "/api/2", "/api/3", "/api/4", "/api/5"]
 ON_THE_WIRE = ["/api/1", "/api/2"]

@@ -85,6 +85,8 @@ $(VENV)/.installed: pyproject.toml
 # nine. The chunks it imports only on demand (the editor, the terminal, zip files, ...) stay
 # files of their own beside it, as published.
 PYSCRIPT_ON_DEMAND := ./codemirror* ./xterm* ./zip-* ./pyodide_graph-* micropip mip
+# The test tools pinned beside the runtime come with it: axe-core, which the accessibility
+# test reads from node_modules/ (a test tool, never served: not copied under static/vendor/).
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 

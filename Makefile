@@ -21,7 +21,7 @@ MICROPYTHON_DIR := $(VENDOR)/micropython/$(MICROPYTHON_VERSION)
 # The stamp's name holds every version: a new pin vendors afresh (the server never sends it).
 VENDOR_STAMP := $(VENDOR)/.installed-pyscript-$(PYSCRIPT_VERSION)-pyodide-$(PYODIDE_VERSION)-micropython-$(MICROPYTHON_VERSION)
 
-.PHONY: run test setup vendor browser lint format screenshot clean bench
+.PHONY: run test setup vendor browser lint format screenshot clean bench dist
 
 run: setup
 	$(BIN)/python -m server_stub --host $(HOST) --port $(PORT)
@@ -52,7 +52,22 @@ soak: $(VENV)/.installed
 screenshot: setup browser
 	DEMO_SCREENSHOT=docs/demo.png $(BIN)/python -m pytest -q tests/e2e -k "break_token_reproduces and micropython"
 
-setup: $(VENV)/.installed vendor
+setup: $(VENV)/.installed vendor dist
+
+# The library (refresh-gate/): one pure-Python wheel, which a PyScript page lists in its
+# config's `packages` on either interpreter (README, "Use the gate in your own page");
+# the server serves it under /dist/. Built again when a file of the library changes.
+LIBRARY_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' refresh-gate/refresh_gate/__init__.py)
+WHEEL := dist/refresh_gate-$(LIBRARY_VERSION)-py3-none-any.whl
+LIBRARY_FILES := $(shell find refresh-gate -type f -not -path '*/__pycache__/*')
+
+dist: $(WHEEL)
+
+$(WHEEL): $(LIBRARY_FILES) $(VENV)/.installed
+	rm -rf dist && mkdir -p dist
+	cd refresh-gate && SOURCE_DATE_EPOCH=315532800 $(CURDIR)/$(BIN)/python -m flit_core.wheel \
+	    --outdir $(CURDIR)/dist >/dev/null
+	test -f $@
 
 vendor: $(VENDOR_STAMP)
 
@@ -70,13 +85,17 @@ $(VENV)/.installed: pyproject.toml
 # nine. The chunks it imports only on demand (the editor, the terminal, zip files, ...) stay
 # files of their own beside it, as published.
 PYSCRIPT_ON_DEMAND := ./codemirror* ./xterm* ./zip-* ./pyodide_graph-* micropip mip
+# The test tools pinned beside the runtime come with it: axe-core, which the accessibility
+# test reads from node_modules/ (a test tool, never served: not copied under static/vendor/).
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-$(VENDOR_STAMP): node_modules/.package-lock.json server_stub/precompress.py
+$(VENDOR_STAMP): node_modules/.package-lock.json server_stub/precompress.py \
+    server_stub/vendor_micropip.py
 	rm -rf $(VENDOR) && mkdir -p $(PYSCRIPT_DIR) $(PYODIDE_DIR) $(MICROPYTHON_DIR)
 	cp -R node_modules/@pyscript/core/dist/. $(PYSCRIPT_DIR)/
 	cd node_modules/pyodide && cp $(PYODIDE_FILES) $(CURDIR)/$(PYODIDE_DIR)/
+	$(PYTHON) -m server_stub.vendor_micropip $(PYODIDE_DIR) >/dev/null
 	cd node_modules/@micropython/micropython-webassembly-pyscript \
 	    && cp $(MICROPYTHON_FILES) $(CURDIR)/$(MICROPYTHON_DIR)/
 	node_modules/.bin/esbuild $(PYSCRIPT_DIR)/core.js --bundle --format=esm --minify --sourcemap \
@@ -142,4 +161,4 @@ bench/vendor/.installed: bench/node_modules/.package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache bench/node_modules bench/vendor
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache bench/node_modules bench/vendor dist

@@ -54,11 +54,12 @@ PAGES = (
     StartupPage("aar", "/bench/axios-auth-refresh/", python=False, demo=True),
 )
 PAGE_OF = {page.key: page for page in PAGES}
-# The app's modules but main.py, as the page gets them in one download: what the start-up
-# breakdown imports first, to time them in place (bench/pyscript_hook.js).
+# The app's modules but main.py, and the library's, as the page gets them in one download:
+# what the start-up breakdown imports first, to time them in place (bench/pyscript_hook.js).
 APP_MODULES = [
     path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
-    for path in app_modules(REPO_ROOT / "app")
+    for path in app_modules(REPO_ROOT)
+    if path.endswith(".py")
 ]
 
 # The steps of start-up, in ms since navigation start: (name, what it is). Resource

@@ -1,10 +1,14 @@
-"""The app's Python modules in one download, `/app/modules.json`, for both entry pages.
+"""The app's Python modules and the library's package in one download, `/app/modules.json`,
+for both entry pages.
 
-PyScript's `[files]` fetches each module on its own: a dozen requests, which over HTTP/1.1
-(six connections a host) cost the page several round trips before Python could start.
-Instead the page fetches this one JSON object, `{"app/gate.py": "<source>", ...}`, from its
-first moment, and static/app-start.js writes each file into the interpreter's file system
-before any Python runs. `app/main.py` is not in it: it is the page's script itself.
+PyScript's `[files]` fetches each module on its own: a few dozen requests, which over
+HTTP/1.1 (six connections a host) cost the page several round trips before Python could
+start; the library's wheel (`packages`, as the examples take it) costs a request and a zip
+reader. Instead the page fetches this one JSON object, `{"app/demo.py": "<source>", ...}`,
+from its first moment, and static/app-start.js writes each file into the interpreter's file
+system before any Python runs: `app/` and `refresh_gate/` (the library, JavaScript half
+included), as a wheel would have put them. `app/main.py` is not in it: it is the page's
+script itself.
 
 It is built from the files as they are on disk, so an edited module is in the next load; the
 ETag is a hash of the content, so a reload with nothing changed costs one empty 304.
@@ -20,28 +24,37 @@ from starlette.responses import Response
 from server_stub.compression import accepted_codings
 from server_stub.precompress import MIN_SAVING
 
-ENTRY_POINT = "main.py"  # the page's <script src>, fetched by PyScript itself
+ENTRY_POINT = "app/main.py"  # the page's <script src>, fetched by PyScript itself
+# The packages the page imports, by name, and where each lives below the web root.
+PACKAGES = (("app", "app"), ("refresh_gate", "refresh-gate/refresh_gate"))
+_SUFFIXES = (".py", ".js")  # modules, and the library's JavaScript half
 
 
-def app_modules(folder: Path) -> dict[str, str]:
-    """Every module of the app package, subpackages included, but its entry point: path (as
-    the page imports it, relative to the interpreter's working folder) to source."""
-    return {
-        path.relative_to(folder.parent).as_posix(): path.read_text(encoding="utf-8")
-        for path in _module_files(folder)
-        if path.relative_to(folder).as_posix() != ENTRY_POINT
-    }
+def app_modules(web_root: Path) -> dict[str, str]:
+    """Every file of the packages the page imports but its entry point, subpackages included:
+    path (as the page imports it, relative to the interpreter's working folder) to source."""
+    modules = {}
+    for name, folder in _package_folders(web_root):
+        for path in _module_files(folder):
+            module = f"{name}/{path.relative_to(folder).as_posix()}"
+            if module != ENTRY_POINT:
+                modules[module] = path.read_text(encoding="utf-8")
+    return modules
+
+
+def _package_folders(web_root: Path) -> list[tuple[str, Path]]:
+    return [(name, web_root / folder) for name, folder in PACKAGES]
 
 
 def _module_files(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.rglob("*.py") if path.is_file())
+    return sorted(path for path in folder.rglob("*") if path.suffix in _SUFFIXES and path.is_file())
 
 
 class ModulesDownload:
     """`/app/modules.json`: built again only when a module changed on disk."""
 
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
+    def __init__(self, web_root: Path) -> None:
+        self._web_root = web_root
         self._built_for: tuple | None = None
         self._body = b""
         self._gzipped: bytes | None = None  # None: not worth sending
@@ -63,7 +76,7 @@ class ModulesDownload:
         signature = self._signature()
         if signature == self._built_for:
             return
-        modules = app_modules(self._folder)
+        modules = app_modules(self._web_root)
         self._body = json.dumps(modules, ensure_ascii=False).encode("utf-8")
         gzipped = gzip.compress(self._body, compresslevel=9, mtime=0)
         worth_it = len(gzipped) <= len(self._body) * (1 - MIN_SAVING)
@@ -74,7 +87,10 @@ class ModulesDownload:
     def _signature(self) -> tuple:
         """What the download depends on: each module's name, size and modification time."""
         entries = []
-        for path in _module_files(self._folder):
+        files = [
+            path for _, folder in _package_folders(self._web_root) for path in _module_files(folder)
+        ]
+        for path in files:
             try:
                 found = path.stat()
             except OSError:

@@ -4,7 +4,7 @@
 a request whose `Origin` is exactly it gets `Access-Control-Allow-Origin: ORIGIN` on every
 answer, errors included (a page that cannot read an `invalid_grant` would take it for a lost
 connection and keep a dead session), and its preflight is answered. Credentials are never
-allowed: the page sends none (app/browser.py fetches with `credentials: "omit"`). A request
+allowed: the page sends none (refresh_gate/_fetch.py fetches with `credentials: "omit"`). A request
 from any other origin gets no CORS header at all, so its browser keeps the answer from it.
 Every answer of those paths says `Vary: Origin`, since what it carries depends on that.
 """
@@ -15,8 +15,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# What the page's refresh sends (app/refresh.py): both are safelisted, so a browser sends no
-# preflight for it; the answer to one that comes anyway says the same.
+# What the page's refresh sends (refresh_gate/_refresh.py): both are safelisted, so a browser
+# sends no preflight for it; the answer to one that comes anyway says the same.
 ALLOWED_METHODS = "POST"
 ALLOWED_HEADERS = "Accept, Content-Type"
 # Headers of the answer the page may read besides the safelisted ones.

@@ -1,7 +1,7 @@
 """Web origins (RFC 6454) as browsers write them, and the one the page settings name.
 
 A page may refresh at a token endpoint on another origin: the `token-url` of its settings,
-the `[refresh-gate]` table of its .toml config (app/refresh.py). The server that serves the
+the `[refresh-gate]` table of its .toml config (refresh_gate._refresh). The server that serves the
 page must then let it connect there (its CSP, server_stub/headers.py), and the server of the
 token endpoint must let that page read its answers (CORS, server_stub/cors.py). Both compare
 origins as browsers serialize them: lower-case scheme and host, no default port.
@@ -13,7 +13,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # The page configs the server serves (server_stub/web.py), relative to the web root.
-PAGE_SETTINGS = ("pyscript.toml", "pyodide.toml", "examples/oauth/pyscript.toml")
+PAGE_SETTINGS = (
+    "pyscript.toml",
+    "pyodide.toml",
+    "examples/oauth/pyscript.toml",
+    "examples/oauth-pyodide/pyscript.toml",
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # A host name or an IPv6 literal; nothing that could end a CSP source or a header.
 _HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")

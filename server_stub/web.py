@@ -1,9 +1,11 @@
-"""Serves the single-page app from web_root: a few files, two folders, an entry page for routes.
+"""Serves the single-page app from web_root: a few files, folders, an entry page for routes.
 
 Two entry pages: index.html (MicroPython) for `/` and its client routes, pyodide.html
 (Pyodide) for `/pyodide` and the client routes below it, each with its PyScript config.
-And one example: the minimal page of the README's "Use the gate in your own page", with its
-files, at `/examples/oauth/`.
+The library's wheel (`make dist`) under `/dist/`, as a page lists it in its config. And two
+examples: the minimal page of the README's "Use the gate in your own page", with its files,
+at `/examples/oauth/` (MicroPython) and `/examples/oauth-pyodide/` (Pyodide), each taking
+the library from `/dist/` in one line of its config.
 """
 
 import mimetypes
@@ -29,11 +31,12 @@ from server_stub.middleware import is_api_path
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("application/zip", ".whl")  # a wheel is a zip archive
 
-FOLDERS = ("app", "static")
+FOLDERS = ("app", "static", "dist")
 VENDOR_PREFIX = "/static/vendor"
 PYODIDE_PREFIX = "/pyodide"
-EXAMPLE_PREFIX = "/examples/oauth"
+EXAMPLES = ("/examples/oauth", "/examples/oauth-pyodide")
 # The vendored runtime sits under paths that name its version (static/vendor/pyodide/314.0.8/),
 # so a file there never changes: browsers may keep it a year without asking again. The app's
 # own files change with every edit under the same name: browsers must revalidate them, which
@@ -170,7 +173,7 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
         """PyScript's configuration for pyodide.html."""
         return send_file(request, web_root / "pyodide.toml")
 
-    modules = ModulesDownload(web_root / "app")
+    modules = ModulesDownload(web_root)
 
     @app.api_route("/app/modules.json", methods=_PAGE_METHODS, include_in_schema=False)
     def app_modules(request: Request) -> Response:
@@ -186,13 +189,8 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
     app.mount(VENDOR_PREFIX, vendor)  # before /static, which would match it too
     for folder in FOLDERS:
         app.mount(f"/{folder}", _Folder(directory=web_root / folder, check_dir=False))
-    example = _Folder(directory=web_root / EXAMPLE_PREFIX[1:], check_dir=False, html=True)
-    app.mount(EXAMPLE_PREFIX, example)
-
-    @app.api_route(EXAMPLE_PREFIX, methods=_PAGE_METHODS, include_in_schema=False)
-    def example_page() -> Response:
-        """The example is a folder: its page, main.py and pyscript.toml are found below it."""
-        return RedirectResponse(EXAMPLE_PREFIX + "/", status_code=308)
+    for example in EXAMPLES:
+        _add_example(app, example, web_root)
 
     if bench_root is not None:
         app.mount("/bench/vendor", _Folder(directory=bench_root / "vendor", check_dir=False))
@@ -219,6 +217,15 @@ def add_page_routes(app: FastAPI, web_root: Path, bench_root: Path | None = None
         if not _is_client_route(path):
             raise HTTPException(404)
         return send_file(request, page)
+
+
+def _add_example(app: FastAPI, prefix: str, web_root: Path) -> None:
+    """An example is a folder: its page, main.py and pyscript.toml are found below it."""
+    app.mount(prefix, _Folder(directory=web_root / prefix[1:], check_dir=False, html=True))
+
+    @app.api_route(prefix, methods=_PAGE_METHODS, include_in_schema=False)
+    def example_page() -> Response:
+        return RedirectResponse(prefix + "/", status_code=308)
 
 
 def _is_client_route(path: str) -> bool:

@@ -8,7 +8,8 @@
 // thirty requests in all. Here PyScript is one file (core.bundle.js: the same modules, built
 // by esbuild at set-up) and the app's modules one JSON object (server_stub/app_modules.py),
 // asked for at once and written before any Python runs (PyScript's onReady hook), as
-// [files] would have written them. It also loads static/browser-calls.js.
+// [files] would have written them: the app's package and the library's (refresh_gate, whose
+// JavaScript half the library puts into the page itself).
 //
 // Dropping PyScript's worker hooks lets it run without 'unsafe-eval' (see static/no-eval.js:
 // the same reasons, and the same care to do it in the module that imports PyScript).
@@ -21,12 +22,6 @@ const modules = fetch("/app/modules.json").then((answer) => {
   if (!answer.ok) throw new Error(`/app/modules.json: ${answer.status}`);
   return answer.json();
 });
-// The JavaScript half of the app's browser edge (app/browser.py calls it), needed once the
-// app's script runs and not before: asked for now, at the low priority the page's preload
-// gives it, so that it takes none of the six connections start-up waits on first, and
-// waited for just before the script runs (the pages' scripts run async, PyScript's default).
-const browserCalls = import("/static/browser-calls.js");
-hooks.main.onBeforeRunAsync.add(() => browserCalls);
 
 hooks.main.onReady.add(async ({ interpreter }) => {
   const { FS } = interpreter; // Emscripten's, on MicroPython and Pyodide alike

@@ -1,19 +1,24 @@
 """The refresh gate in a page of your own: log in with OAuth 2.0, then send 3 requests at once.
 
-It uses only the gate's public API: app.refresh builds the OAuth 2.0 refresh from the
-[refresh-gate] settings in pyscript.toml, app.browser puts a gate on the browser's fetch and
-localStorage. A 401 costs one refresh however many requests get it.
+It uses only the library's public API (`refresh_gate`, one line of pyscript.toml):
+`refresh_from_settings` builds the OAuth 2.0 refresh from the [refresh-gate] settings there,
+`page_gate` puts a gate on the browser's fetch and localStorage. A 401 costs one refresh
+however many requests get it. The same file runs on MicroPython and on Pyodide.
 """
 
 import asyncio
 
 from pyscript import config, document, when
 
-from app.browser import FetchTransport, LocalStorageTokenStore, page_gate
-from app.errors import AuthError
-from app.gate import Request
-from app.refresh import refresh_from_settings
-from app.tokens import Tokens
+from refresh_gate import (
+    AuthError,
+    FetchTransport,
+    LocalStorageTokenStore,
+    Request,
+    Tokens,
+    page_gate,
+    refresh_from_settings,
+)
 
 SETTINGS = config.get("refresh-gate") or {}
 RESOURCE = Request("GET", "/api/resources")  # your API: a path here, or a whole URL
@@ -25,6 +30,7 @@ store = LocalStorageTokenStore(
 )
 transport = FetchTransport(timeout=15)
 gate = page_gate(transport, store, refresh=refresh, on_logout=lambda: say("Logged out."))
+_running = set()  # tasks in flight
 
 
 def say(text: str, element_id: str = "status") -> None:
@@ -32,10 +38,29 @@ def say(text: str, element_id: str = "status") -> None:
     document.getElementById(element_id).textContent = text
 
 
+def in_background(work) -> None:
+    """Run the coroutine `work` as a task, referenced until it ends."""
+    task = asyncio.create_task(_forget_when_done(work))
+    _running.add(task)
+
+
+async def _forget_when_done(work) -> None:
+    try:
+        await work
+    finally:
+        _running.discard(asyncio.current_task())
+
+
 @when("submit", "#login-form")
-async def log_in(event) -> None:
-    """RFC 6749's password grant at the token URL; the gate keeps the pair it answers."""
+def submit(event) -> None:
+    """Log in from Python, not by the browser's own form submission. Stopped here, in a
+    plain function: Pyodide runs an async handler only after the event is over."""
     event.preventDefault()
+    in_background(log_in())
+
+
+async def log_in() -> None:
+    """RFC 6749's password grant at the token URL; the gate keeps the pair it answers."""
     user = document.getElementById("user-name").value
     password = document.getElementById("password").value
     try:

@@ -1,7 +1,7 @@
 """Where the login page sends the user back to: same-origin paths only."""
 
 from app.routes import login_url, page_for, return_path, safe_return_path
-from tests.app.portable import parametrize
+from tests.portable import parametrize
 
 
 @parametrize(

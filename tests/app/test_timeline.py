@@ -1,7 +1,7 @@
 """The request timeline: what the panel lists and draws for the seed's demo."""
 
-from app.gate import Call
 from app.timeline import BURST_GAP, CHART_CALLS, MAX_ROWS, Timeline
+from refresh_gate import Call
 
 RESOURCES = "/api/resources"
 

@@ -177,26 +177,17 @@ def test_the_buttons_are_there_but_disabled_until_the_interpreter_is_up(
         expect(button).to_be_enabled()
 
 
-def test_python_waits_for_the_javascript_it_calls_however_late_that_comes(
+def test_the_library_puts_its_javascript_half_into_the_page_without_a_request_of_its_own(
     page: Page, interpreter: Interpreter
 ) -> None:
-    # static/browser-calls.js is asked for at a low priority, after what start-up waits on.
-    calls = _HeldRequests()
-    page.route("**/static/browser-calls.js", calls)
-    page.add_init_script(
-        """for (const type of ["py", "mpy"])
-            document.addEventListener(`${type}:ready`, () => { window.interpreterUp = true; });"""
-    )
-    page.goto(interpreter.url("/login"), wait_until="domcontentloaded")
-    page.wait_for_function("() => window.interpreterUp === true", timeout=30_000)
-    page.wait_for_timeout(300)  # time enough for the app's script to run, were it let
-
-    assert calls.routes, "the page never asked for static/browser-calls.js"
-    expect(page.get_by_role("status")).to_have_text("starting…")
-    expect(page.locator(READY)).to_have_count(0)
-
-    calls.let_go()
+    scripts: list[str] = []
+    page.on("request", lambda request: scripts.append(request.url))
+    page.goto(interpreter.url("/login"))
     wait_ready(page)
+
+    names = page.evaluate("() => Object.keys(window.refreshGateCalls ?? {}).sort()")
+    assert names == ["fetchAnswer", "keepLock", "requestLock", "storageCall"]
+    assert not [url for url in scripts if "browser" in url and url.endswith(".js")]
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("Home Page protected resources, username: andreyka26_").wait_for()
 
@@ -261,7 +252,7 @@ def test_a_refresh_that_never_answers_times_out_and_keeps_the_session(
 
     page.get_by_role("button", name="Send 3 requests").click()
 
-    # The page's timeout is 15 s (app/browser.py); the browser aborts the request itself.
+    # The page's timeout is 15 s (app/demo.py); the browser aborts the request itself.
     expect(page.locator("#home-message")).to_contain_text("no answer within 15 s", timeout=25_000)
     expect(page.locator("#home-message")).to_contain_text("still logged in")
     for name in SLOTS:

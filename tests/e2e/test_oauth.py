@@ -33,7 +33,8 @@ from tests.e2e.support import (
 from tests.server.support import REPO_ROOT, ServerProcess, free_port, launch_server
 
 TOKEN = "/oauth/token"
-EXAMPLE = "/examples/oauth/"
+# The two example pages: MicroPython's and Pyodide's, each taking the library's wheel.
+EXAMPLES = ["/examples/oauth/", "/examples/oauth-pyodide/"]
 # What the network shows for one click on Send 3 requests with a broken access token.
 DEMO = demo_log(TOKEN)
 # The page's own reports of anything its CSP blocked, including what the console omits.
@@ -49,22 +50,24 @@ _SEED_REFRESH = re.compile(r'^refresh = "seed"$', re.M)
 def _oauth_web_root(base: Path, token_url: str) -> Path:
     """The repository's pages, the demo's and the example's set to refresh at `token_url`."""
     root = base / "web"
-    (root / "examples" / "oauth").mkdir(parents=True)
-    for name in ("index.html", "pyodide.html", "app", "static"):
+    (root / "examples").mkdir(parents=True)
+    for name in ("index.html", "pyodide.html", "app", "static", "refresh-gate", "dist"):
         (root / name).symlink_to(REPO_ROOT / name)
     for name in ("pyscript.toml", "pyodide.toml"):
         text = (REPO_ROOT / name).read_text()
         oauth = f'refresh = "oauth2"\ntoken-url = "{token_url}"\nclient-id = "refresh-gate-demo"'
         assert len(_SEED_REFRESH.findall(text)) == 1
         (root / name).write_text(_SEED_REFRESH.sub(oauth, text))
-    example = REPO_ROOT / "examples" / "oauth"
-    for name in ("index.html", "main.py"):  # copies: a folder's files may not link out of it
-        shutil.copy(example / name, root / "examples" / "oauth" / name)
-    text = (example / "pyscript.toml").read_text()
-    assert text.count('token-url = "/oauth/token"\n') == 1
-    (root / "examples" / "oauth" / "pyscript.toml").write_text(
-        text.replace('token-url = "/oauth/token"\n', f'token-url = "{token_url}"\n')
-    )
+    for example in ("oauth", "oauth-pyodide"):
+        source, copy = REPO_ROOT / "examples" / example, root / "examples" / example
+        copy.mkdir()
+        for path in source.iterdir():  # copies: a folder's files may not link out of it
+            shutil.copy(path, copy / path.name)
+        text = (source / "pyscript.toml").read_text()
+        assert text.count('token-url = "/oauth/token"\n') == 1
+        (copy / "pyscript.toml").write_text(
+            text.replace('token-url = "/oauth/token"\n', f'token-url = "{token_url}"\n')
+        )
     return root
 
 
@@ -118,7 +121,9 @@ def _calls(network: NetworkLog, mark: int) -> list[tuple[str, str, int]]:
 
 
 def _origins(urls: list[str]) -> set[str]:
-    return {f"{parts.scheme}://{parts.netloc}" for parts in map(urlsplit, urls)}
+    """The origins `urls` went to over the network (a blob: URL stays in the page)."""
+    parts = [urlsplit(url) for url in urls if not url.startswith("blob:")]
+    return {f"{part.scheme}://{part.netloc}" for part in parts}
 
 
 def _click_the_demo(page: Page, network: NetworkLog) -> list[tuple[str, str, int]]:
@@ -162,10 +167,11 @@ def test_the_demo_refreshes_once_at_a_token_endpoint_on_another_origin(
     assert _origins([url for url in request_urls if urlsplit(url).path == RESOURCE]) == {pages}
 
 
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_the_example_page_logs_in_with_oauth_and_shares_one_refresh(
-    page: Page, network: NetworkLog, one_origin: ServerProcess
+    page: Page, network: NetworkLog, one_origin: ServerProcess, example: str
 ) -> None:
-    page.goto(one_origin.url + EXAMPLE)
+    page.goto(one_origin.url + example)
     wait_ready(page)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("status")).to_have_text("Logged in.")
@@ -175,11 +181,16 @@ def test_the_example_page_logs_in_with_oauth_and_shares_one_refresh(
     assert storage(page, "refreshToken") is None  # the demo's session on this origin is apart
 
 
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_the_example_page_works_against_a_token_endpoint_on_another_origin(
-    page: Page, network: NetworkLog, request_urls: list[str], two_origins: TwoOrigins
+    page: Page,
+    network: NetworkLog,
+    request_urls: list[str],
+    two_origins: TwoOrigins,
+    example: str,
 ) -> None:
     page.add_init_script(RECORD_VIOLATIONS)
-    page.goto(two_origins.pages.url + EXAMPLE)
+    page.goto(two_origins.pages.url + example)
     wait_ready(page)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("status")).to_have_text("Logged in.")

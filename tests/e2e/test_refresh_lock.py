@@ -1,7 +1,7 @@
 """The Web Lock that makes tabs refresh one at a time: taken, kept briefly, always let go.
 
-The lock is named for the refresh token it guards (app/browser.py): "refresh-gate:" and the
-first 32 hex digits of the token's SHA-256.
+The lock is named for the refresh token it guards (refresh_gate/_web_lock.py): "refresh-gate:"
+and the first 32 hex digits of the token's SHA-256.
 """
 
 import hashlib
@@ -18,7 +18,7 @@ from tests.e2e.support import (
     storage,
 )
 
-SPENT_HOLD_MS = 2_000  # app/browser.py's SPENT_HOLD
+SPENT_HOLD_MS = 2_000  # refresh_gate/_web_lock.py's SPENT_HOLD
 REUSE_GRACE_MS = 5_000  # the server's --reuse-grace default, which the hold must stay under
 # How long the refresh is kept on its way: on loopback it takes a few ms, less than the
 # watcher's look every 10 ms, and a loaded machine saw the lock only after its answer.
@@ -101,7 +101,7 @@ def test_a_tab_that_never_lets_go_of_the_lock_costs_a_try_again_not_the_session(
 
     page.get_by_role("button", name="Send 3 requests").click()
 
-    # app/browser.py's LOCK_TIMEOUT is 20 s.
+    # refresh_gate/_web_lock.py's LOCK_TIMEOUT is 20 s.
     expect(page.locator("#home-message")).to_contain_text("try again", timeout=30_000)
     assert network.count("POST", REFRESH) == 0  # nothing refreshed behind the lock's back
     assert storage(page, "refreshToken") == refresh_token

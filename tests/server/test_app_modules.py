@@ -1,4 +1,5 @@
-"""The app's modules reach the page in one download, as they are on disk, never stale."""
+"""The app's modules and the library's package reach the page in one download, as they are
+on disk, never stale."""
 
 import gzip
 import json
@@ -22,19 +23,24 @@ def test_the_download_holds_each_module_as_it_is_on_disk_but_the_pages_script(
     assert response.json() == {"app/__init__.py": "", "app/gate.py": APP_MODULE}
 
 
-def test_the_repositorys_download_is_every_app_module_but_main_py() -> None:
-    modules = app_modules(REPO_ROOT / "app")
+def test_the_repositorys_download_is_every_app_module_but_main_py_and_the_whole_library() -> None:
+    modules = app_modules(REPO_ROOT)
 
-    on_disk = {path.name for path in (REPO_ROOT / "app").glob("*.py")}
-    assert {path.removeprefix("app/") for path in modules} == on_disk - {"main.py"}
-    assert modules["app/gate.py"] == (REPO_ROOT / "app" / "gate.py").read_text()
-    assert "class RefreshGate" in modules["app/gate.py"]
+    app_on_disk = {f"app/{path.name}" for path in (REPO_ROOT / "app").glob("*.py")}
+    library = REPO_ROOT / "refresh-gate" / "refresh_gate"
+    library_on_disk = {
+        f"refresh_gate/{path.name}" for path in library.iterdir() if path.suffix in (".py", ".js")
+    }
+    assert set(modules) == (app_on_disk - {"app/main.py"}) | library_on_disk
+    assert "refresh_gate/browser_calls.js" in modules  # the library's JavaScript half
+    assert modules["refresh_gate/_gate.py"] == (library / "_gate.py").read_text()
+    assert "class RefreshGate" in modules["refresh_gate/_gate.py"]
 
 
 def test_a_browser_that_takes_gzip_gets_it_and_one_that_does_not_gets_it_plain(
     client: TestClient, web_root: Path
 ) -> None:
-    (web_root / "app" / "gate.py").write_text((REPO_ROOT / "app" / "gate.py").read_text())
+    (web_root / "app" / "demo.py").write_text((REPO_ROOT / "app" / "demo.py").read_text())
     plain = client.get("/app/modules.json", headers={"Accept-Encoding": "identity"})
     # httpx would decode gzip by itself: read the bytes as they came over the wire.
     with client.stream("GET", "/app/modules.json", headers={"Accept-Encoding": "gzip"}) as zipped:

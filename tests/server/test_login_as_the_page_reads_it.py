@@ -1,6 +1,6 @@
-"""This server's login answers, sent and read as the page does (app/refresh.py).
+"""This server's login answers, sent and read as the page does (refresh_gate's SeedRefresh and OAuth2Refresh).
 
-The gate's own tests (tests/app) run under MicroPython too, against a fake server, so what
+The gate's own tests (tests/refresh_gate) run under MicroPython too, against a fake server, so what
 they take for the real server's answers would only be checked against themselves there.
 Here the page's own requests go to the real app and its answers are read by the page's code.
 """
@@ -8,8 +8,7 @@ Here the page's own requests go to the real app and its answers are read by the 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.refresh import OAuth2Refresh, SeedRefresh
-from app.wire import Request, Response
+from refresh_gate import OAuth2Refresh, Request, Response, SeedRefresh
 from server_stub.oauth import TOKEN_PATH
 
 from .support import SEED_PASSWORD, SEED_USER

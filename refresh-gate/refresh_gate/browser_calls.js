@@ -1,0 +1,102 @@
+// The JavaScript half of the library's browser edge: the browser calls its Python makes
+// through plain JavaScript, the two on the way from a 401 to its retries, and localStorage's.
+// They live on one global object, `refreshGateCalls`.
+//
+// The library installs this file itself (_javascript.py), as an inline classic script run
+// the moment it is added: no file to serve or list in a page. A page with a
+// Content-Security-Policy allows it by its hash (server_stub/headers.py); hence no
+// `import`/`export`, and everything inside one block so that nothing leaks into the page's
+// global scope.
+//
+// Both start their work in a microtask, once Python has handed control back to the
+// browser: called from inside Pyodide, fetch() took 0.5-6 ms (median about 1.1 ms), called
+// from plain JavaScript 0.1-0.5 ms. Three requests sent at once leave sooner that way.
+
+{
+  // fetchAnswer(url, init, timeoutMs, withdraw) → [status, body text]: fetch and read the
+  // body in one promise. Every JavaScript promise Python awaits costs turns of the browser's
+  // event loop to come back into Python; awaiting fetch() and then response.text() would
+  // cost two. The request is aborted once `withdraw` (an AbortSignal) aborts, or with a
+  // TimeoutError after timeoutMs, by the browser's own timer.
+  //
+  // A 401 is answered as soon as its headers are in, with an empty body: nothing in the app
+  // reads a 401's body (the gate acts on the status alone), and its last bytes came 3-5 ms
+  // after the headers, on the way from the first 401 to the refresh. The body is still read
+  // to its end in the background, so that the connection can carry the next request.
+  const answer = async (url, init) => {
+    const response = await fetch(url, init);
+    if (response.status === 401) {
+      response.arrayBuffer().catch(() => {});
+      return [401, ""];
+    }
+    return [response.status, await response.text()];
+  };
+
+  const fetchAnswer = (url, init, timeoutMs, withdraw) =>
+    new Promise((resolve) =>
+      queueMicrotask(() => {
+        const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), withdraw]);
+        resolve(answer(url, { ...init, signal }));
+      }),
+    );
+
+  // requestLock(name, timeoutMs, withdraw) → a promise of `release`, once this tab holds the
+  // exclusive Web Lock `name`; calling `release` lets it go. It rejects with an AbortError if
+  // the lock is not granted within timeoutMs, or once `withdraw` (an AbortSignal) aborts; if
+  // `withdraw` aborts after the grant, the lock is let go. Granting it straight to a promise
+  // here spares a call into Python on the way from a 401 to its refresh.
+  //
+  // A lock this tab keeps after its block (keepLock below) is granted again at once, still
+  // held: with a server that does not rotate, the tab's next refresh needs the same lock.
+  const kept = new Map(); // lock name -> {release, timer}
+
+  const requestLock = (name, timeoutMs, withdraw) =>
+    new Promise((granted, failed) =>
+      queueMicrotask(() => {
+        const mine = kept.get(name);
+        if (mine) {
+          kept.delete(name);
+          clearTimeout(mine.timer);
+          if (withdraw.aborted) mine.release();
+          else {
+            withdraw.addEventListener("abort", () => mine.release(), { once: true });
+            granted(mine.release);
+          }
+          return;
+        }
+        const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), withdraw]);
+        const hold = () => {
+          if (withdraw.aborted) return undefined; // given up just as it came: let go at once
+          return new Promise((release) => {
+            withdraw.addEventListener("abort", () => release(), { once: true });
+            granted(release);
+          });
+        };
+        navigator.locks.request(name, { mode: "exclusive", signal }, hold).catch(failed);
+      }),
+    );
+
+  // keepLock(name, release, holdMs): let go of a lock requestLock granted only holdMs from
+  // now; until then this tab keeps it, and a requestLock for it from this tab gets it back.
+  const keepLock = (name, release, holdMs) => {
+    const timer = setTimeout(() => {
+      kept.delete(name);
+      release();
+    }, holdMs);
+    kept.set(name, { release, timer });
+  };
+
+  // storageCall(method, key, value) → [true, what localStorage[method] answered] or
+  // [false, the error's name]. The error is handed back, not thrown: on MicroPython 1.27 an
+  // error a JavaScript function throws escapes the interpreter, past any Python `except`,
+  // and a browser that refuses storage throws on every call (even on reading localStorage).
+  const storageCall = (method, key, value) => {
+    try {
+      return [true, localStorage[method](key, value)];
+    } catch (error) {
+      return [false, error?.name || "Error"];
+    }
+  };
+
+  globalThis.refreshGateCalls = Object.freeze({ fetchAnswer, requestLock, keepLock, storageCall });
+}

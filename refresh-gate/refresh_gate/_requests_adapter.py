@@ -61,7 +61,9 @@ class GateAdapter(BaseAdapter):
                 "called from an asyncio task, an async handler or the page's top level; "
                 "here it could only block the page, so nothing was sent"
             )
-        answer = run_sync(self._gate.send(self._gate_request(request)))
+        answer, error = run_sync(_outcome(self._gate.send(self._gate_request(request))))
+        if error is not None:
+            raise error
         response = requests.Response()
         response.status_code = answer.status
         response.reason = _reason(answer.status)
@@ -88,6 +90,20 @@ class GateAdapter(BaseAdapter):
             if name.lower() not in _NOT_FORWARDED
         }
         return Request(request.method, path, headers, _text_body(request))
+
+
+async def _outcome(sending) -> tuple:
+    """(the Response, None) or (None, the error) of `sending`, which never fails itself.
+
+    In Pyodide 314.0.8 (Chromium 156), when several stacks wait in run_sync and their
+    awaitables fail together, only the first gets its exception back; the others get
+    RuntimeError("Cannot stack switch ...") instead (tests/e2e/test_requests_adapter.py,
+    three calls and a refused refresh). An awaitable that returns its error does not.
+    """
+    try:
+        return await sending, None
+    except Exception as error:
+        return None, error
 
 
 def _text_body(request: requests.PreparedRequest) -> str | None:

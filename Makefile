@@ -91,11 +91,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 $(VENDOR_STAMP): node_modules/.package-lock.json server_stub/precompress.py \
-    server_stub/vendor_micropip.py
+    server_stub/vendor_wheels.py
 	rm -rf $(VENDOR) && mkdir -p $(PYSCRIPT_DIR) $(PYODIDE_DIR) $(MICROPYTHON_DIR)
 	cp -R node_modules/@pyscript/core/dist/. $(PYSCRIPT_DIR)/
 	cd node_modules/pyodide && cp $(PYODIDE_FILES) $(CURDIR)/$(PYODIDE_DIR)/
-	$(PYTHON) -m server_stub.vendor_micropip $(PYODIDE_DIR) >/dev/null
+	$(PYTHON) -m server_stub.vendor_wheels $(PYODIDE_DIR) >/dev/null
 	cd node_modules/@micropython/micropython-webassembly-pyscript \
 	    && cp $(MICROPYTHON_FILES) $(CURDIR)/$(MICROPYTHON_DIR)/
 	node_modules/.bin/esbuild $(PYSCRIPT_DIR)/core.js --bundle --format=esm --minify --sourcemap \

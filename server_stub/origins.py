@@ -18,6 +18,7 @@ PAGE_SETTINGS = (
     "pyodide.toml",
     "examples/oauth/pyscript.toml",
     "examples/oauth-pyodide/pyscript.toml",
+    "examples/requests-pyodide/pyscript.toml",
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # A host name or an IPv6 literal; nothing that could end a CSP source or a header.

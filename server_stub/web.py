@@ -2,10 +2,11 @@
 
 Two entry pages: index.html (MicroPython) for `/` and its client routes, pyodide.html
 (Pyodide) for `/pyodide` and the client routes below it, each with its PyScript config.
-The library's wheel (`make dist`) under `/dist/`, as a page lists it in its config. And two
+The library's wheel (`make dist`) under `/dist/`, as a page lists it in its config. And three
 examples: the minimal page of the README's "Use the gate in your own page", with its files,
 at `/examples/oauth/` (MicroPython) and `/examples/oauth-pyodide/` (Pyodide), each taking
-the library from `/dist/` in one line of its config.
+the library from `/dist/` in one line of its config; and `/examples/requests-pyodide/`, a
+Pyodide page whose `requests` calls go through the gate.
 """
 
 import mimetypes
@@ -36,7 +37,7 @@ mimetypes.add_type("application/zip", ".whl")  # a wheel is a zip archive
 FOLDERS = ("app", "static", "dist")
 VENDOR_PREFIX = "/static/vendor"
 PYODIDE_PREFIX = "/pyodide"
-EXAMPLES = ("/examples/oauth", "/examples/oauth-pyodide")
+EXAMPLES = ("/examples/oauth", "/examples/oauth-pyodide", "/examples/requests-pyodide")
 # The vendored runtime sits under paths that name its version (static/vendor/pyodide/314.0.8/),
 # so a file there never changes: browsers may keep it a year without asking again. The app's
 # own files change with every edit under the same name: browsers must revalidate them, which

@@ -6,8 +6,10 @@ the session cleanly. It runs unchanged on PyScript's MicroPython and on Pyodide 
 CPython, for tests), with the pair in `localStorage` and one refresh across tabs.
 
 In a page, `page_gate(FetchTransport(...), LocalStorageTokenStore(), refresh=...)` is the
-whole set-up (the browser edge, imported only where there is a browser). The names in
-`__all__` are the promise; every module with a leading underscore may change in any release.
+whole set-up (the browser edge, imported only where there is a browser); on Pyodide,
+`mount_gate(requests.Session(), gate)` sends the page's `requests` calls through it too.
+The names in `__all__` are the promise; every module with a leading underscore may change
+in any release.
 """
 
 import sys
@@ -70,3 +72,10 @@ if sys.platform in ("webassembly", "emscripten"):
         "cross_tab_lock",
         "page_gate",
     ]
+
+# `requests` through the gate: Pyodide only (it waits with Pyodide's run_sync), and
+# `requests` itself is imported only when a page calls mount_gate.
+if sys.platform == "emscripten":
+    from refresh_gate._requests_session import mount_gate
+
+    __all__ += ["mount_gate"]

@@ -1,7 +1,8 @@
 """What the library promises: every name in `__all__` is there, on whichever interpreter.
 
 Portable: on CPython the pure core's names, under MicroPython in Node (a "webassembly"
-platform, as in the page) the browser edge's too, for the edge is imported there.
+platform, as in the page) the browser edge's too, for the edge is imported there; the
+`requests` adapter's only on Pyodide ("emscripten").
 """
 
 import sys
@@ -16,6 +17,7 @@ BROWSER_NAMES = [
     "cross_tab_lock",
     "page_gate",
 ]
+PYODIDE_NAMES = ["mount_gate"]
 
 
 def test_every_name_in_all_exists() -> None:
@@ -34,6 +36,12 @@ def test_the_browser_edge_is_public_exactly_where_there_is_a_browser() -> None:
     in_browser = sys.platform in ("webassembly", "emscripten")
     for name in BROWSER_NAMES:
         assert (name in refresh_gate.__all__) == in_browser, name
+
+
+def test_the_requests_adapter_is_public_on_pyodide_alone() -> None:
+    on_pyodide = sys.platform == "emscripten"
+    for name in PYODIDE_NAMES:
+        assert (name in refresh_gate.__all__) == on_pyodide, name
 
 
 def test_the_version_is_three_numbers() -> None:

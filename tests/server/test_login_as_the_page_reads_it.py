@@ -1,4 +1,5 @@
-"""This server's login answers, sent and read as the page does (refresh_gate's SeedRefresh and OAuth2Refresh).
+"""This server's login answers, sent and read as the page does (refresh_gate's SeedRefresh
+and OAuth2Refresh).
 
 The gate's own tests (tests/refresh_gate) run under MicroPython too, against a fake server, so what
 they take for the real server's answers would only be checked against themselves there.

@@ -221,3 +221,25 @@ def test_a_missing_pyodide_html_is_a_404_not_the_default_page(client: TestClient
 
 def test_posting_to_the_pyodide_page_is_a_405(client: TestClient, pyodide_page: Path) -> None:
     assert client.post("/pyodide/login").status_code == 405
+
+
+def test_the_librarys_wheel_is_served_from_dist_and_revalidated(
+    client: TestClient, web_root: Path
+) -> None:
+    (web_root / "dist").mkdir()
+    wheel = b"PK\x05\x06" + bytes(18)  # an empty zip archive stands in for the wheel
+    (web_root / "dist" / "refresh_gate-9.9.9-py3-none-any.whl").write_bytes(wheel)
+
+    response = client.get("/dist/refresh_gate-9.9.9-py3-none-any.whl")
+    again = client.get(
+        "/dist/refresh_gate-9.9.9-py3-none-any.whl",
+        headers={"If-None-Match": response.headers["etag"]},
+    )
+
+    assert response.status_code == 200
+    assert response.content == wheel
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["cache-control"] == "no-cache"  # rebuilt under one name
+    assert again.status_code == 304
+    assert client.get("/dist/refresh_gate-0.0.0-py3-none-any.whl").status_code == 404
+    assert client.get("/dist").status_code == 404  # a served folder, not a client route

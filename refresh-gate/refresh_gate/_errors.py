@@ -3,9 +3,10 @@
 AuthError
 ├── RefreshRejected    the session is over: tokens removed, the user must log in again
 │   └── NotLoggedIn    there were no tokens to begin with
-└── TransientError     nothing is lost: tokens kept, the same call may succeed later
-    ├── NetworkError   the request never got an answer
-    └── RequestTimeout the answer took longer than the timeout
+├── TransientError     nothing is lost: tokens kept, the same call may succeed later
+│   ├── NetworkError   the request never got an answer
+│   └── RequestTimeout the answer took longer than the timeout
+└── SignInError        a sign-in with a provider could not be completed; nothing was stored
 """
 
 
@@ -31,3 +32,9 @@ class NetworkError(TransientError):
 
 class RequestTimeout(TransientError):
     """No answer within the timeout; the request was cancelled."""
+
+
+class SignInError(AuthError):
+    """A sign-in with an OpenID Connect provider could not be completed (a state that is
+    unknown, used or too old, an ID token that fails a check, a provider that answered
+    with an error): no token was stored, and the message says why, for the login page."""

@@ -19,6 +19,7 @@ anything else is transient.
 import json
 
 from refresh_gate._errors import RefreshRejected, TransientError
+from refresh_gate._forms import form_encode
 from refresh_gate._tokens import Tokens, parse_token_pair, usable_token
 from refresh_gate._wire import Request, Response
 
@@ -26,8 +27,6 @@ REFRESH_PATH = "/authorization/refresh"
 LOGIN_PATH = "/authorization/token"
 _REJECTING_STATUSES = (400, 401, 403)
 _LONGEST_LIFETIME = 10 * 365 * 24 * 3600.0  # seconds: anything longer is garbage
-# Characters a form value keeps as they are (RFC 3986's unreserved ones).
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 class SeedRefresh:
@@ -144,18 +143,6 @@ def refresh_from_settings(settings: dict):
             scope=settings.get("scope"),
         )
     raise ValueError(f"no refresh called {kind!r}: say seed or oauth2")
-
-
-def form_encode(fields: list) -> str:
-    """`fields` ((name, value) pairs) as an application/x-www-form-urlencoded body."""
-    return "&".join(f"{_form_quote(name)}={_form_quote(value)}" for name, value in fields)
-
-
-def _form_quote(text: str) -> str:
-    return "".join(
-        char if char in _UNRESERVED else "".join(f"%{byte:02X}" for byte in char.encode())
-        for char in text
-    )
 
 
 def _check_status(status: int, error: str) -> None:

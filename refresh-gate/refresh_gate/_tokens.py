@@ -122,7 +122,7 @@ def _read_lifetime(token: str) -> tuple | None:
     if len(parts) != 3:
         return None
     try:
-        claims = json.loads(_base64url_decode(parts[1]).decode())
+        claims = json.loads(base64url_decode(parts[1]).decode())
     except (ValueError, UnicodeError):
         return None
     if not isinstance(claims, dict):
@@ -133,7 +133,7 @@ def _read_lifetime(token: str) -> tuple | None:
     return float(issued), float(expires)
 
 
-def _base64url_decode(segment: str) -> bytes:
+def base64url_decode(segment: str) -> bytes:
     """The bytes of a base64url segment without padding; ValueError if it is not one.
 
     By hand: MicroPython's base64 has no urlsafe_b64decode, and its binascii takes bytes only.

@@ -16,7 +16,13 @@ from server_stub.errors import InvalidToken, install_error_handlers
 from server_stub.headers import SecurityHeadersMiddleware
 from server_stub.limits import LoginLimiter
 from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
-from server_stub.oauth import TOKEN_PATH, TokenEndpointHeaders, add_oauth_routes
+from server_stub.oauth import (
+    REVOKE_PATH,
+    TOKEN_PATH,
+    TokenEndpointHeaders,
+    add_oauth_routes,
+    add_revocation_route,
+)
 from server_stub.openapi import BEARER_CHALLENGE, error_responses, refresh_token_links
 from server_stub.origins import parse_origin, token_origins
 from server_stub.passwords import PasswordChecker
@@ -74,7 +80,7 @@ def create_app(config: Config) -> FastAPI:
         middleware=[
             # The page may connect to the token endpoint its settings name elsewhere.
             Middleware(SecurityHeadersMiddleware, token_origins=token_origins(config.web_root)),
-            Middleware(CorsMiddleware, origin=cors_origin, paths=[TOKEN_PATH]),
+            Middleware(CorsMiddleware, origin=cors_origin, paths=[TOKEN_PATH, REVOKE_PATH]),
             Middleware(TokenEndpointHeaders),
             Middleware(NoStoreMiddleware),
             Middleware(BodyLimitMiddleware),
@@ -149,6 +155,7 @@ def create_app(config: Config) -> FastAPI:
         return PlainTextResponse(f"protected resources, username: {claims.name}")
 
     add_oauth_routes(app, sessions, login_limiter)
+    add_revocation_route(app, sessions)
     add_page_routes(app, config.web_root, config.bench_root)
     return app
 

@@ -1,4 +1,5 @@
-"""RFC 6749's token endpoint: `POST /oauth/token` with the password and refresh_token grants.
+"""RFC 6749's token endpoint: `POST /oauth/token` with the password and refresh_token grants,
+and RFC 7009's revocation endpoint, `POST /oauth/revoke`.
 
 It shares everything with the seed's endpoints (server_stub/app.py): the users, the sessions
 with their rotation and reuse detection (server_stub/sessions.py) and the failed-login budget
@@ -22,6 +23,13 @@ with their rotation and reuse detection (server_stub/sessions.py) and the failed
   `Pragma: no-cache` (§5.1): `TokenEndpointHeaders`.
 
 There is one scope, `resources` (the protected resource), which is also the default (§3.3).
+
+Revocation (RFC 7009) takes the same kind of form, `token` and, if the client likes,
+`token_type_hint`: a refresh token ends its whole session (every refresh token of its
+family), as the seed's logout does, and the answer is an empty 200 whether or not the
+server knew the token (§2.2), so that it tells a caller nothing about tokens. Access tokens
+are signed and live minutes, and this server keeps no list of them: a hint of
+`access_token` is answered `unsupported_token_type` (§2.2.1).
 """
 
 import re
@@ -29,18 +37,19 @@ from collections import Counter
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server_stub.errors import InvalidCredentials, InvalidGrant
 from server_stub.limits import LoginLimiter, TooManyAttempts
-from server_stub.openapi import oauth_token_openapi
+from server_stub.openapi import oauth_revoke_openapi, oauth_token_openapi
 from server_stub.schemas import MAX_FIELD_LENGTH
 from server_stub.sessions import Sessions, TokenPair
 
 TOKEN_PATH = "/oauth/token"
+REVOKE_PATH = "/oauth/revoke"
 SCOPES = frozenset({"resources"})
 FORM = "application/x-www-form-urlencoded"
 MAX_FIELDS = 16  # a token request has at most six parameters
@@ -207,16 +216,39 @@ def add_oauth_routes(app: FastAPI, sessions: Sessions, login_limiter: LoginLimit
         )
 
 
+def add_revocation_route(app: FastAPI, sessions: Sessions) -> None:
+    """Add `POST /oauth/revoke` (RFC 7009) on `sessions`; register before the page."""
+
+    @app.post(REVOKE_PATH, response_model=None, response_class=Response, **oauth_revoke_openapi())
+    async def oauth_revoke(request: Request) -> Response:
+        """RFC 7009's revocation: a refresh token's session ends; 200 whatever the token."""
+        try:
+            fields = read_form(request.headers.get("content-type"), await request.body())
+            refuse_client_authentication(request.headers.get("authorization"), fields)
+            token = _required(fields, "token")
+            if fields.get("token_type_hint") == "access_token":
+                raise OAuthError(
+                    "unsupported_token_type",
+                    "access tokens here are signed and short-lived and cannot be revoked; "
+                    "revoke the refresh token",
+                )
+        except OAuthError as error:
+            return error.response()
+        await run_in_threadpool(sessions.logout, token)
+        return Response(status_code=200)
+
+
 class TokenEndpointHeaders:
-    """`NO_CACHE` on every answer of the token endpoint: the route's own, and those other
-    layers give for it (the body limit's 413, a 405 for another method, a 503)."""
+    """`NO_CACHE` on every answer of the token and revocation endpoints: the route's own,
+    and those other layers give for it (the body limit's 413, a 405 for another method, a
+    503)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, stamping the token endpoint's answers."""
-        if scope["type"] != "http" or scope["path"] != TOKEN_PATH:
+        if scope["type"] != "http" or scope["path"] not in (TOKEN_PATH, REVOKE_PATH):
             await self.app(scope, receive, send)
             return
 

@@ -142,3 +142,40 @@ def oauth_token_openapi() -> dict[str, Any]:
             503: answer(_WHY[503], ErrorBody, _HEADERS[503]),
         },
     }
+
+
+# An empty value counts as omitted (RFC 6749 §3.1), and a hint the server does not know is
+# ignored (RFC 7009 §2.1): the schema says what the server accepts.
+_REVOKE_FORM = {
+    "type": "object",
+    "required": ["token"],
+    "properties": {
+        "token": _BOUNDED_TEXT,
+        "token_type_hint": {"type": "string", "maxLength": 4096},
+        "client_id": {"type": "string", "maxLength": 4096, "pattern": "^[\\x20-\\x7e]*$"},
+    },
+}
+
+
+def oauth_revoke_openapi() -> dict[str, Any]:
+    """What the schema says of `POST /oauth/revoke` (RFC 7009), as keyword arguments."""
+    error = {
+        "description": "An error of RFC 7009 §2.2.1 or RFC 6749 §5.2.",
+        "content": {"application/json": {"schema": OAuthErrorBody.model_json_schema()}},
+    }
+    return {
+        "operation_id": "oauthRevoke",
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": _REVOKE_FORM}},
+            }
+        },
+        "responses": {
+            200: {"description": "Revoked, or not a token this server knows (RFC 7009 §2.2)."},
+            400: error,
+            401: error,
+            413: {"description": _WHY[413], "content": _ERROR_CONTENT},
+            503: {"description": _WHY[503], "content": _ERROR_CONTENT, "headers": _HEADERS[503]},
+        },
+    }

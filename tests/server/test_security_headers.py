@@ -112,6 +112,7 @@ def test_the_schema_is_served_but_the_interactive_docs_are_not(shared_client: Te
         "/authorization/logout",
         "/api/resources",
         "/oauth/token",
+        "/oauth/revoke",
     }
     for page in (docs, redoc):  # no Swagger UI: just the app's own page for a client route
         assert "swagger" not in page.text.lower() and "redoc" not in page.text.lower()

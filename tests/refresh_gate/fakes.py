@@ -489,3 +489,16 @@ async def settle(turns: int = 20) -> None:
     """Let every task that can run do so (the fake has no real I/O, so a few turns suffice)."""
     for _ in range(turns):
         await asyncio.sleep(0)
+
+
+class SessionStorage:
+    """The browser's sessionStorage (its two calls a sign-in uses), on a dict: one tab's own."""
+
+    def __init__(self) -> None:
+        self.items: dict = {}
+
+    def getItem(self, key: str) -> str | None:
+        return self.items.get(key)
+
+    def setItem(self, key: str, value: str) -> None:
+        self.items[key] = value

@@ -11,22 +11,12 @@ from refresh_gate._oidc import OidcSettings, OidcSignIn
 from refresh_gate._pkce import base64url, code_challenge
 from refresh_gate._sign_in import PendingSignIns
 from tests.portable import parametrize, raises
+from tests.refresh_gate.fakes import SessionStorage
 
 ISSUER = "https://id.example"
 CLIENT = "page"
 PAGE = "https://page.example"
 NOW = 1_700_000_000.0
-
-
-class Storage:
-    def __init__(self) -> None:
-        self.items: dict = {}
-
-    def getItem(self, key: str) -> str | None:
-        return self.items.get(key)
-
-    def setItem(self, key: str, value: str) -> None:
-        self.items[key] = value
 
 
 def _signature(kid: str, signed: str) -> bytes:
@@ -101,7 +91,9 @@ class Provider:
         return sum(1 for request in self.requests if request.path == f"{ISSUER}/token")
 
 
-def _client(provider: Provider, storage: Storage | None = None, **settings: str) -> OidcSignIn:
+def _client(
+    provider: Provider, storage: SessionStorage | None = None, **settings: str
+) -> OidcSignIn:
     counter = [0]
 
     def random_bytes(count: int) -> bytes:
@@ -113,7 +105,7 @@ def _client(provider: Provider, storage: Storage | None = None, **settings: str)
     return OidcSignIn(
         OidcSettings(ISSUER, CLIENT, **options),
         provider,
-        pending=PendingSignIns(storage or Storage(), lambda: NOW),
+        pending=PendingSignIns(storage or SessionStorage(), lambda: NOW),
         random_bytes=random_bytes,
         verify=verify,
         clock=lambda: NOW,
@@ -174,10 +166,10 @@ async def test_a_replayed_callback_is_refused_and_exchanges_nothing_twice() -> N
 
 async def test_a_sign_in_begun_in_another_tab_is_refused_here() -> None:
     provider = Provider()
-    back = provider.sign_in(await _client(provider, Storage()).begin())
+    back = provider.sign_in(await _client(provider, SessionStorage()).begin())
 
     with raises(SignInError):
-        await _client(provider, Storage()).finish(back)  # its own sessionStorage
+        await _client(provider, SessionStorage()).finish(back)  # its own sessionStorage
     assert provider.token_requests() == 0
 
 

@@ -17,6 +17,7 @@ from refresh_gate._sign_in import (
     read_callback,
 )
 from tests.portable import parametrize, raises
+from tests.refresh_gate.fakes import SessionStorage
 
 ISSUER = "https://id.example"
 CLIENT = "page-client"
@@ -35,19 +36,6 @@ DOCUMENT = {
     "jwks_uri": f"{ISSUER}/jwks",
     "code_challenge_methods_supported": ["S256"],
 }
-
-
-class SessionStorage:
-    """sessionStorage's two calls, on a dict."""
-
-    def __init__(self) -> None:
-        self.items: dict = {}
-
-    def getItem(self, key: str) -> str | None:
-        return self.items.get(key)
-
-    def setItem(self, key: str, value: str) -> None:
-        self.items[key] = value
 
 
 class Clock:

@@ -98,5 +98,45 @@
     }
   };
 
-  globalThis.refreshGateCalls = Object.freeze({ fetchAnswer, requestLock, keepLock, storageCall });
+  // randomBase64url(count) → `count` bytes from the browser's cryptographic generator, for
+  // the state, nonce and PKCE verifier of a sign-in, as base64url text: a string crosses
+  // into either interpreter the same way, bytes do not.
+  const base64url = (bytes) =>
+    btoa(String.fromCharCode(...bytes))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
+  const randomBase64url = (count) => base64url(crypto.getRandomValues(new Uint8Array(count)));
+
+  // verifySignature(jwk, alg, signed, signature) → a promise of whether `signature` (base64url)
+  // is the public key `jwk`'s over the text `signed`, by WebCrypto: RS256 or ES256 only
+  // (a JWS ES256 signature is r‖s, as WebCrypto's ECDSA expects). Anything it cannot
+  // import or read answers false, never an error: on MicroPython 1.27 a thrown error
+  // escapes the interpreter (see storageCall).
+  const ALGORITHMS = {
+    RS256: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, { name: "RSASSA-PKCS1-v1_5" }],
+    ES256: [{ name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-256" }],
+  };
+  const fromBase64url = (text) =>
+    Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+  const verifySignature = async (jwk, alg, signed, signature) => {
+    const [importAs, verifyAs] = ALGORITHMS[alg] ?? [];
+    if (!importAs) return false;
+    try {
+      const key = await crypto.subtle.importKey("jwk", jwk, importAs, false, ["verify"]);
+      const data = new TextEncoder().encode(signed);
+      return await crypto.subtle.verify(verifyAs, key, fromBase64url(signature), data);
+    } catch {
+      return false;
+    }
+  };
+
+  globalThis.refreshGateCalls = Object.freeze({
+    fetchAnswer,
+    requestLock,
+    keepLock,
+    storageCall,
+    randomBase64url,
+    verifySignature,
+  });
 }

@@ -172,18 +172,23 @@ class ServerProcess:
 
     def stop(self) -> None:
         """Stop the process the way Ctrl-C or a supervisor would, killing it if it hangs."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, as a crash or a lost machine would end it."""
         self.process.kill()
         self.process.wait()
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, as Ctrl-C or a supervisor would stop `process`; SIGKILL if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:

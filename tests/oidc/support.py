@@ -88,12 +88,14 @@ def launch_provider(
     *extra_args: str,
     client_id: str = CLIENT_ID,
     api_audience: str = API_AUDIENCE,
+    port: int | None = None,
     timeout: float = 30.0,
 ) -> ProviderProcess:
     """Start tests/oidc/provider.mjs on a free port for a page at `page_origin`.
 
     The client's redirect URI is `page_origin`/oidc/callback and its post-logout redirect
     URI `page_origin`/; `extra_args` go to the script as they are (--access-token-ttl 5).
+    ``port`` is a port picked beforehand, for an issuer others must know of first.
     """
     node = node_or_skip()
     redirect_uri = f"{page_origin}/oidc/callback"
@@ -101,7 +103,7 @@ def launch_provider(
     command = [
         node,
         str(PROVIDER_SCRIPT),
-        *("--port", str(free_port()), "--page-origin", page_origin),
+        *("--port", str(port or free_port()), "--page-origin", page_origin),
         *("--client-id", client_id, "--api-audience", api_audience),
         *("--redirect-uri", redirect_uri),
         *("--post-logout-redirect-uri", post_logout_redirect_uri),

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import secrets
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -189,6 +190,14 @@ def stop_process(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_for_interrupt() -> None:
+    """Wait until Ctrl-C or SIGTERM, either raising KeyboardInterrupt, for a command that
+    runs servers until it is stopped."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    while True:
+        time.sleep(3600)
 
 
 def free_port() -> int:

@@ -48,6 +48,15 @@ fuzz: $(VENV)/.installed
 soak: $(VENV)/.installed
 	$(BIN)/python -m tests.load.soak $(SOAK_ARGS)
 
+# `make oidc`: the demo server on PORT and a real OpenID Connect provider on OIDC_PORT
+# (oidc-provider, tests/oidc/provider.mjs) for pages on the server's origin; Ctrl-C stops
+# both. How the provider is configured, and why: docs/oidc-provider.md.
+.PHONY: oidc
+OIDC_PORT ?= 9000
+
+oidc: setup
+	$(BIN)/python -m tests.oidc.demo --port $(PORT) --provider-port $(OIDC_PORT)
+
 # The README's picture: the real page after the demo, taken by the timeline's e2e test.
 screenshot: setup browser
 	DEMO_SCREENSHOT=docs/demo.png $(BIN)/python -m pytest -q tests/e2e -k "break_token_reproduces and micropython"

@@ -9,16 +9,20 @@ refresh on another: each is a machine behind a load balancer, as far as the rule
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from .postgres import running_cluster
-from .support import REPO_ROOT, SHARED_SECRET, ServerProcess, wait_until_serving
+from .support import (
+    REPO_ROOT,
+    SHARED_SECRET,
+    ServerProcess,
+    wait_for_interrupt,
+    wait_until_serving,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,9 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for node in nodes:
                 print(f"node: {node.url}  (python -m server_stub --db {url} --port {node.port})")
             print("Ctrl-C stops them all.", flush=True)
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
-            while True:
-                time.sleep(3600)
+            wait_for_interrupt()
         except KeyboardInterrupt:
             pass
         finally:

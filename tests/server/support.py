@@ -3,6 +3,7 @@
 import hashlib
 import os
 import secrets
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -172,18 +173,31 @@ class ServerProcess:
 
     def stop(self) -> None:
         """Stop the process the way Ctrl-C or a supervisor would, killing it if it hangs."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, as a crash or a lost machine would end it."""
         self.process.kill()
         self.process.wait()
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, as Ctrl-C or a supervisor would stop `process`; SIGKILL if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for_interrupt() -> None:
+    """Wait until Ctrl-C or SIGTERM, either raising KeyboardInterrupt, for a command that
+    runs servers until it is stopped."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    while True:
+        time.sleep(3600)
 
 
 def free_port() -> int:

@@ -150,11 +150,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "browser, with CORS; without it, only pages of this server's own origin can",
     )
     parser.add_argument(
+        "--trust-issuer",
+        metavar="URL",
+        help="also accept the JWT access tokens (RFC 9068) of this OpenID Connect provider, "
+        "checked against its published keys; needs --audience",
+    )
+    parser.add_argument(
+        "--audience",
+        metavar="AUD",
+        help="the audience the trusted provider's access tokens must name for this API",
+    )
+    parser.add_argument(
         "--bench",
         action="store_true",
         help="also serve the benchmark's pages under /bench/ (see `make bench`; off by default)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if bool(args.trust_issuer) != bool(args.audience):
+        parser.error("--trust-issuer and --audience go together")
+    return args
 
 
 def config_from(args: argparse.Namespace) -> Config:
@@ -173,6 +187,8 @@ def config_from(args: argparse.Namespace) -> Config:
         prune_every=args.prune_every,
         bench_root=args.web_root / "bench" if args.bench else None,
         cors_origin=args.cors_origin,
+        trusted_issuer=args.trust_issuer,
+        trusted_audience=args.audience,
     )
 
 

@@ -14,6 +14,7 @@ from server_stub.config import Config
 from server_stub.cors import CorsMiddleware
 from server_stub.errors import InvalidToken, install_error_handlers
 from server_stub.headers import SecurityHeadersMiddleware
+from server_stub.issuer_tokens import IssuerTokens, unverified_issuer
 from server_stub.limits import LoginLimiter
 from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
 from server_stub.oauth import (
@@ -89,6 +90,9 @@ def create_app(config: Config) -> FastAPI:
     app.state.pruner = pruner  # the tests run a pass by hand
     install_error_handlers(app)
     bearer_scheme = HTTPBearer(auto_error=False, bearerFormat="JWT")
+    issuer_tokens = None
+    if config.trusted_issuer and config.trusted_audience:
+        issuer_tokens = IssuerTokens(config.trusted_issuer, config.trusted_audience)
 
     def bearer_claims(
         request: Request,
@@ -98,9 +102,12 @@ def create_app(config: Config) -> FastAPI:
         # Parsed here rather than by HTTPBearer, which only declares the scheme in the schema.
         authorization = request.headers.get("authorization")
         scheme, _, token = (authorization or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise InvalidToken("a Bearer access token is required")
-        return access_tokens.verify(token.strip())
+        if issuer_tokens is not None and unverified_issuer(token) == issuer_tokens.issuer:
+            return issuer_tokens.verify(token)  # the trusted provider's
+        return access_tokens.verify(token)
 
     @app.post(
         "/authorization/token",

@@ -42,6 +42,10 @@ class Config:
     # The origin of a page elsewhere that may call /oauth/token (CORS, server_stub/cors.py),
     # as server_stub/origins.py's parse_origin writes it. None: only pages of this origin.
     cors_origin: str | None = None
+    # An OpenID Connect provider whose RFC 9068 access tokens for `trusted_audience` the API
+    # accepts beside its own (server_stub/issuer_tokens.py). None: only its own.
+    trusted_issuer: str | None = None
+    trusted_audience: str | None = None
     issuer: str = "pyscript-refresh-gate"
     audience: str = "pyscript-refresh-gate-api"
     seed_user: str = "andreyka26_"

@@ -25,7 +25,6 @@ from refresh_gate import (
     TransientError,
     access_token_lifetime,
     page_gate,
-    refresh_from_settings,
     start_eagerly,
 )
 
@@ -37,16 +36,20 @@ NO_TOKEN = "none"
 
 class Demo:
     """The seed's two pages on a refresh gate; `base` is where this page's routes start ("" for
-    the MicroPython page, "/pyodide" for the other), `settings` its `[refresh-gate]` table."""
+    the MicroPython page, "/pyodide" for the other), `refresh` how the gate refreshes, and
+    `sign_in` the page's OpenID Connect provider (an OidcSignIn), if it signs in there
+    instead of with the seed's login form."""
 
-    def __init__(self, base: str, settings: dict) -> None:
+    def __init__(self, base: str, refresh, sign_in=None) -> None:
         self.base = base
+        self.sign_in = sign_in
+        self._id_token: str | None = None  # the provider's, for its logout
         self.view = View(MAX_ROWS)
         self.store = LocalStorageTokenStore(
             on_failure=self._storage_failed, on_change=self.show_token_left
         )
         self.transport = FetchTransport(timeout=REQUEST_TIMEOUT)
-        self.refresh = refresh_from_settings(settings)
+        self.refresh = refresh
         self._painter = TimelinePainter(self.view, Timeline(time.time()), self._painted)
         self.gate = page_gate(
             self.transport,
@@ -114,8 +117,14 @@ class Demo:
 
     def render(self, *_: object) -> None:
         """Show the page the address bar names; the home page needs a session."""
-        if routes.page_for(self.path()) == "login":
+        page = routes.page_for(self.path())
+        if page == "login":
             self.view.show("login")
+            return
+        if page == "callback":
+            self.view.show("login")
+            self.view.say("login", "Signing in…", error=False)
+            self.spawn(self._finish_sign_in())
             return
         if self.store.load() is None:
             self.go(routes.login_url(self._here()), replace=True)
@@ -197,11 +206,36 @@ class Demo:
         self.gate.accept(tokens)
         self.go(routes.return_path(str(window.location.search)))
 
+    async def sign_in_with_provider(self) -> None:
+        """Send the user to the provider to sign in; it sends them back to /callback."""
+        try:
+            url = await self.sign_in.begin(routes.return_path(str(window.location.search)))
+        except AuthError as error:
+            self.view.say("login", f"Could not reach your provider: {error}")
+            return
+        window.location.assign(url)
+
+    async def _finish_sign_in(self) -> None:
+        """The provider sent the user back: check the answer, keep the pair, go on."""
+        try:
+            signed_in = await self.sign_in.finish(str(window.location.search))
+        except AuthError as error:
+            # A refused, replayed or tampered answer: a message, and no tokens.
+            self.go(routes.LOGIN, replace=True)
+            self.view.say("login", str(error))
+            return
+        self._id_token = signed_in.id_token
+        self.gate.accept(signed_in.tokens)
+        self.go(signed_in.return_to, replace=True)
+
     async def log_out(self) -> None:
         """Log out at once; tell the server so that the refresh token dies too."""
         tokens = self.store.load()
         self.gate.end_session()
         self.view.say("login", "You have logged out.", error=False)
+        if self.sign_in is not None:
+            await self._log_out_at_the_provider(tokens)
+            return
         if tokens is not None and isinstance(self.refresh, SeedRefresh):
             body = json.dumps({"refreshToken": tokens.refresh})
             headers = {"Content-Type": "application/json"}
@@ -209,6 +243,16 @@ class Demo:
                 await self.transport(Request("POST", "/authorization/logout", headers, body))
             except AuthError:
                 pass  # not reached: the token dies by itself at its expiry
+
+    async def _log_out_at_the_provider(self, tokens) -> None:
+        """Revoke the refresh token there, then end the provider's session too."""
+        id_token, self._id_token = self._id_token, None
+        try:
+            url = await self.sign_in.log_out(tokens.refresh if tokens else None, id_token)
+        except AuthError:
+            return  # signed out here; the provider's session ends at its own time
+        if url:
+            window.location.assign(url)
 
     def break_token(self) -> None:
         """What the seed asks the reader to type into the console."""

@@ -17,7 +17,13 @@ from pyscript.ffi import create_proxy, to_js
 
 from app.demo import RESOURCE, Demo
 from app.interpreter import document, window
-from refresh_gate import RefreshGate
+from refresh_gate import (
+    AuthError,
+    RefreshGate,
+    page_sign_in,
+    refresh_from_settings,
+    start_eagerly,
+)
 
 
 async def fire(demo: Demo, way: str, n: int) -> int:
@@ -54,10 +60,35 @@ def _listen(element_id: str, event: str, handler) -> None:
     window.document.getElementById(element_id).addEventListener(event, create_proxy(handler))
 
 
-def start() -> Demo:
+async def _start_with_provider(base: str, settings: dict) -> None:
+    """The page signs in with an OpenID Connect provider (`refresh = "oidc"`): read its
+    discovery first, for the gate refreshes at the token endpoint it names."""
+    sign_in = page_sign_in(settings)
+    try:
+        await sign_in.metadata()
+    except AuthError as error:
+        document.getElementById("login-page").hidden = False
+        document.getElementById("login-message").textContent = f"Cannot sign in: {error}"
+        return
+    demo = Demo(base, sign_in.refresh(), sign_in)
+    button = demo.view.offer_provider_sign_in()
+    go = create_proxy(lambda _event: demo.spawn(demo.sign_in_with_provider()))
+    button.addEventListener("click", go)
+    _wire(demo)
+
+
+def start() -> None:
     """Make the page's Demo, wire it to the page, show the page the address names."""
     base = str(document.body.getAttribute("data-base") or "")
-    demo = Demo(base, config.get("refresh-gate") or {})
+    settings = config.get("refresh-gate") or {}
+    if settings.get("refresh") == "oidc":
+        _STARTING.add(start_eagerly(_start_with_provider(base, settings)))
+    else:
+        _wire(Demo(base, refresh_from_settings(settings)))
+
+
+def _wire(demo: Demo) -> None:
+    """Wire `demo` to the page's events, show the page the address names, say it is ready."""
     _listen("login-form", "submit", lambda event: _on_submit(demo, event))
     _listen("send-three", "click", lambda _event: demo.spawn(demo.send_three()))
     _listen("log-out", "click", lambda _event: demo.spawn(demo.log_out()))
@@ -68,7 +99,7 @@ def start() -> Demo:
     demo.spawn(demo.count_down())
     window.refreshGateFire = create_proxy(lambda way, n: fire(demo, way, n))
     demo.view.set_ready()
-    return demo
 
 
+_STARTING: set = set()  # the start with a provider, referenced until the page unloads
 start()

@@ -55,6 +55,19 @@ class View:
         message.textContent = text
         message.classList.toggle("info", not error)
 
+    def offer_provider_sign_in(self):
+        """In place of the login form, one button that signs in with the page's provider;
+        the button, for the caller to listen to."""
+        form = self._element("login-form")
+        form.hidden = True
+        button = document.createElement("button")
+        button.id = "sign-in"
+        button.type = "button"
+        button.textContent = "Sign in with your provider"
+        form.after(button)
+        self._elements["sign-in"] = button
+        return button
+
     def credentials(self) -> tuple[str, str]:
         """What the login form holds."""
         return self._element("user-name").value, self._element("password").value

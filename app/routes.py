@@ -6,7 +6,8 @@ for two small jobs done below by hand.
 
 HOME = "/"
 LOGIN = "/login"
-PAGES = {HOME: "home", LOGIN: "login"}
+CALLBACK = "/callback"  # where a provider sends the user back after signing in
+PAGES = {HOME: "home", LOGIN: "login", CALLBACK: "callback"}
 # Characters a path may keep as they are inside the `next` query parameter.
 _HEX = frozenset("0123456789abcdefABCDEF")
 _KEEP = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")

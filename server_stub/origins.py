@@ -56,7 +56,8 @@ def parse_origin(text: str) -> str:
 
 
 def token_origins(web_root: Path) -> tuple[str, ...]:
-    """The other origins the web root's page settings refresh at, each once, sorted.
+    """The other origins the web root's page settings refresh or sign in at, each once,
+    sorted.
 
     A `token-url` that is a path is this origin's: nothing to add. A config that is
     missing or has no `[refresh-gate]` table adds nothing either; one that cannot be read,
@@ -74,12 +75,17 @@ def token_origins(web_root: Path) -> tuple[str, ...]:
             settings = tomllib.loads(text).get("refresh-gate", {})
         except tomllib.TOMLDecodeError as error:
             raise ValueError(f"{path}: {error}") from None
-        token_url = settings.get("token-url") if isinstance(settings, dict) else None
-        if not isinstance(token_url, str) or not token_url:
+        if not isinstance(settings, dict):
             continue
-        if urlsplit(token_url).netloc or urlsplit(token_url).scheme:
-            try:
-                origins.add(origin_of(token_url))
-            except ValueError as error:
-                raise ValueError(f"{path}: token-url: {error}") from None
+        # The token endpoint, or the OpenID Connect provider whose discovery, keys, token
+        # and revocation endpoints the page fetches (`issuer`, with `refresh = "oidc"`).
+        for name in ("token-url", "issuer"):
+            url = settings.get(name)
+            if not isinstance(url, str) or not url:
+                continue
+            if urlsplit(url).netloc or urlsplit(url).scheme:
+                try:
+                    origins.add(origin_of(url))
+                except ValueError as error:
+                    raise ValueError(f"{path}: {name}: {error}") from None
     return tuple(sorted(origins))

@@ -21,9 +21,11 @@ from refresh_gate._errors import (
     NotLoggedIn,
     RefreshRejected,
     RequestTimeout,
+    SignInError,
     TransientError,
 )
 from refresh_gate._gate import RefreshGate, Transport
+from refresh_gate._oidc import OidcSettings, OidcSignIn, SignedIn
 from refresh_gate._refresh import OAuth2Refresh, SeedRefresh, refresh_from_settings
 from refresh_gate._tab_race import NoLock
 from refresh_gate._tasks import start_eagerly
@@ -40,12 +42,16 @@ __all__ = [
     "NoLock",
     "NotLoggedIn",
     "OAuth2Refresh",
+    "OidcSettings",
+    "OidcSignIn",
     "RefreshGate",
     "RefreshRejected",
     "Request",
     "RequestTimeout",
     "Response",
     "SeedRefresh",
+    "SignInError",
+    "SignedIn",
     "TokenStore",
     "Tokens",
     "TransientError",
@@ -60,6 +66,7 @@ __all__ = [
 # Pyodide ("emscripten") have it, CPython has not.
 if sys.platform in ("webassembly", "emscripten"):
     from refresh_gate._fetch import FetchTransport
+    from refresh_gate._oidc_page import page_sign_in
     from refresh_gate._page import page_gate
     from refresh_gate._storage import LocalStorageTokenStore, StorageRefused
     from refresh_gate._web_lock import WebLock, cross_tab_lock
@@ -71,6 +78,7 @@ if sys.platform in ("webassembly", "emscripten"):
         "WebLock",
         "cross_tab_lock",
         "page_gate",
+        "page_sign_in",
     ]
 
 # `requests` through the gate: Pyodide only (it waits with Pyodide's run_sync), and

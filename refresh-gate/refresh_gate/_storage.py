@@ -97,11 +97,30 @@ class StorageRefused(Exception):
     """The browser refused a localStorage call; the error's name is the message."""
 
 
-def _storage(method: str, key: str, value: str | None = None):
-    """localStorage's `method` (getItem, setItem, removeItem) through browser_calls.js, which
-    hands back an error instead of throwing it: on MicroPython 1.27 an error thrown by a
+def _storage(method: str, key: str, value: str | None = None, area: str = "localStorage"):
+    """`area`'s `method` (getItem, setItem, removeItem) through browser_calls.js, which hands
+    back an error instead of throwing it: on MicroPython 1.27 an error thrown by a
     JavaScript function escapes the interpreter, past any `except`."""
-    ok, answer = browser_calls().storageCall(method, key, value)
+    ok, answer = browser_calls().storageCall(method, key, value, area)
     if not ok:
         raise StorageRefused(str(answer))
     return answer
+
+
+class SessionStorage:
+    """This tab's `sessionStorage`, as a begun sign-in keeps its secrets: `getItem` and
+    `setItem`, None and nothing kept where the browser refuses storage."""
+
+    def getItem(self, key: str) -> str | None:
+        """The text kept under `key`, or None."""
+        try:
+            return _storage("getItem", key, None, "sessionStorage")
+        except StorageRefused:
+            return None
+
+    def setItem(self, key: str, value: str) -> None:
+        """Keep `value` under `key` for this tab."""
+        try:
+            _storage("setItem", key, value, "sessionStorage")
+        except StorageRefused:
+            pass  # the sign-in then fails its state check with a message, never silently

@@ -86,13 +86,16 @@
     kept.set(name, { release, timer });
   };
 
-  // storageCall(method, key, value) → [true, what localStorage[method] answered] or
-  // [false, the error's name]. The error is handed back, not thrown: on MicroPython 1.27 an
-  // error a JavaScript function throws escapes the interpreter, past any Python `except`,
-  // and a browser that refuses storage throws on every call (even on reading localStorage).
-  const storageCall = (method, key, value) => {
+  // storageCall(method, key, value, area) → [true, what area[method] answered] or [false,
+  // the error's name], `area` being "localStorage" (the default) or "sessionStorage". The
+  // error is handed back, not thrown: on MicroPython 1.27 an error a JavaScript function
+  // throws escapes the interpreter, past any Python `except`, and a browser that refuses
+  // storage throws on every call (even on reading localStorage).
+  const AREAS = new Set(["localStorage", "sessionStorage"]);
+  const storageCall = (method, key, value, area = "localStorage") => {
     try {
-      return [true, localStorage[method](key, value)];
+      if (!AREAS.has(area)) throw new TypeError(`no storage area ${area}`);
+      return [true, globalThis[area][method](key, value)];
     } catch (error) {
       return [false, error?.name || "Error"];
     }

@@ -186,7 +186,14 @@ def test_the_library_puts_its_javascript_half_into_the_page_without_a_request_of
     wait_ready(page)
 
     names = page.evaluate("() => Object.keys(window.refreshGateCalls ?? {}).sort()")
-    assert names == ["fetchAnswer", "keepLock", "requestLock", "storageCall"]
+    assert names == [
+        "fetchAnswer",
+        "keepLock",
+        "randomBase64url",
+        "requestLock",
+        "storageCall",
+        "verifySignature",
+    ]
     assert not [url for url in scripts if "browser" in url and url.endswith(".js")]
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("Home Page protected resources, username: andreyka26_").wait_for()

@@ -16,6 +16,7 @@ BROWSER_NAMES = [
     "WebLock",
     "cross_tab_lock",
     "page_gate",
+    "page_sign_in",
 ]
 PYODIDE_NAMES = ["mount_gate"]
 

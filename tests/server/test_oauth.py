@@ -503,6 +503,17 @@ def test_the_example_pages_token_origin_is_allowed_too(
     assert _connect_src(make_client().get("/")) == ["'self'", "https://auth.example"]
 
 
+def test_an_openid_connect_providers_origin_is_allowed_exactly(
+    make_client: Callable[..., TestClient], web_root: Path
+) -> None:
+    (web_root / "pyscript.toml").write_text(
+        'name = "stub"\n\n[refresh-gate]\nrefresh = "oidc"\n'
+        'issuer = "https://id.example:8443/realms/demo"\nclient-id = "page"\n'
+    )
+
+    assert _connect_src(make_client().get("/")) == ["'self'", "https://id.example:8443"]
+
+
 @pytest.mark.parametrize("token_url", ["/oauth/token", "oauth/token"])
 def test_a_token_url_on_this_origin_leaves_the_policy_as_it_is(
     make_client: Callable[..., TestClient], web_root: Path, token_url: str

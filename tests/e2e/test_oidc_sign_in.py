@@ -1,0 +1,130 @@
+"""The demo signing in with a real OpenID Connect provider (oidc-provider, tests/oidc/), in
+Chromium on both interpreters: the provider's own pages, the demo's three requests with one
+refresh at the provider's token endpoint, and a state the page never began refused.
+
+The server trusts the provider's access tokens (--trust-issuer), as an API behind a
+provider does; the pages' settings say `refresh = "oidc"` with the provider's issuer.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.support import (
+    DATA,
+    OWN_ORIGINS,
+    RESOURCE,
+    Interpreter,
+    NetworkLog,
+    expect_every_slot,
+    in_demo_order,
+)
+from tests.oidc.support import ProviderProcess, launch_provider
+from tests.server.support import REPO_ROOT, ServerProcess, free_port, launch_server
+
+_SEED_REFRESH = re.compile(r'^refresh = "seed"$', re.M)
+
+
+@dataclass
+class SignInSetup:
+    """The demo's server, and the provider its pages sign in with."""
+
+    pages: ServerProcess
+    provider: ProviderProcess
+
+
+def _oidc_web_root(base: Path, provider: ProviderProcess) -> Path:
+    """The repository's pages, both set to sign in with `provider`."""
+    root = base / "web"
+    root.mkdir(parents=True)
+    for name in ("index.html", "pyodide.html", "app", "static", "refresh-gate", "dist"):
+        (root / name).symlink_to(REPO_ROOT / name)
+    for name, base_path in (("pyscript.toml", ""), ("pyodide.toml", "/pyodide")):
+        oidc = "\n".join(
+            [
+                'refresh = "oidc"',
+                f'issuer = "{provider.issuer}"',
+                f'client-id = "{provider.client_id}"',
+                'scope = "openid api"',
+                f'redirect-path = "{base_path}/callback"',
+                f'post-logout-redirect-path = "{base_path}/login"',
+            ]
+        )
+        text = (REPO_ROOT / name).read_text()
+        assert len(_SEED_REFRESH.findall(text)) == 1
+        (root / name).write_text(_SEED_REFRESH.sub(oidc, text))
+    return root
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInSetup]:
+    base = tmp_path_factory.mktemp("oidc-sign-in")
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    provider = launch_provider(
+        base / "provider.log",
+        origin,
+        *("--redirect-uri", f"{origin}/callback", "--redirect-uri", f"{origin}/pyodide/callback"),
+        *("--post-logout-redirect-uri", f"{origin}/login"),
+        *("--post-logout-redirect-uri", f"{origin}/pyodide/login"),
+    )
+    trust = ("--trust-issuer", provider.issuer, "--audience", provider.api_audience)
+    pages = launch_server(
+        base / "auth.db",
+        base / "server.log",
+        *trust,
+        web_root=_oidc_web_root(base, provider),
+        port=port,
+    )
+    OWN_ORIGINS.update({pages.url, provider.issuer.rstrip("/")})
+    yield SignInSetup(pages, provider)
+    pages.stop()
+    provider.stop()
+
+
+def _sign_in(page: Page, interpreter: Interpreter, setup: SignInSetup) -> None:
+    """Through the demo's button and the provider's login and consent pages, back home."""
+    page.goto(interpreter.url("/login", setup.pages.url))
+    page.get_by_role("button", name="Sign in with your provider").click()
+    page.locator('input[name="login"]').fill("andreyka26_")  # on the provider's page
+    page.locator('input[name="password"]').fill("Mypass1*")
+    page.locator('button[type="submit"]').click()
+    page.locator('button[type="submit"]').click()  # the consent page
+    expect(page.get_by_text(f"Home Page {DATA}")).to_be_visible(timeout=30_000)
+
+
+def test_the_demo_signs_in_with_the_provider_and_three_401s_share_one_refresh_there(
+    page: Page, network: NetworkLog, interpreter: Interpreter, setup: SignInSetup
+) -> None:
+    _sign_in(page, interpreter, setup)
+    token_endpoint = setup.provider.issuer.rstrip("/") + "/token"
+    token_path = "/token"
+
+    page.get_by_role("button", name="Break token").click()
+    mark = len(network.answers)
+    page.get_by_role("button", name="Send 3 requests").click()
+    expect_every_slot(page)
+
+    calls = [a for a in network.answers[mark:] if a[1] in (RESOURCE, token_path)]
+    assert in_demo_order(calls) == [
+        ("GET", RESOURCE, 401),
+        ("GET", RESOURCE, 401),
+        ("GET", RESOURCE, 401),
+        ("POST", token_path, 200),
+        ("GET", RESOURCE, 200),
+        ("GET", RESOURCE, 200),
+        ("GET", RESOURCE, 200),
+    ], token_endpoint
+
+
+def test_a_callback_with_a_state_the_page_never_began_is_refused_with_a_message(
+    page: Page, network: NetworkLog, interpreter: Interpreter, setup: SignInSetup
+) -> None:
+    page.goto(interpreter.url("/callback?code=stolen&state=forged", setup.pages.url))
+
+    expect(page.get_by_role("alert")).to_contain_text("not begun in this tab")
+    assert network.count("POST", "/token") == 0

@@ -6,10 +6,8 @@ The server trusts the provider's access tokens (--trust-issuer), as an API behin
 provider does; the pages' settings say `refresh = "oidc"` with the provider's issuer.
 """
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -23,10 +21,8 @@ from tests.e2e.support import (
     expect_every_slot,
     in_demo_order,
 )
-from tests.oidc.support import ProviderProcess, launch_provider
-from tests.server.support import REPO_ROOT, ServerProcess, free_port, launch_server
-
-_SEED_REFRESH = re.compile(r'^refresh = "seed"$', re.M)
+from tests.oidc.support import ProviderProcess, launch_provider, oidc_web_root, page_redirects
+from tests.server.support import ServerProcess, free_port, launch_server
 
 
 @dataclass
@@ -37,47 +33,18 @@ class SignInSetup:
     provider: ProviderProcess
 
 
-def _oidc_web_root(base: Path, provider: ProviderProcess) -> Path:
-    """The repository's pages, both set to sign in with `provider`."""
-    root = base / "web"
-    root.mkdir(parents=True)
-    for name in ("index.html", "pyodide.html", "app", "static", "refresh-gate", "dist"):
-        (root / name).symlink_to(REPO_ROOT / name)
-    for name, base_path in (("pyscript.toml", ""), ("pyodide.toml", "/pyodide")):
-        oidc = "\n".join(
-            [
-                'refresh = "oidc"',
-                f'issuer = "{provider.issuer}"',
-                f'client-id = "{provider.client_id}"',
-                'scope = "openid api"',
-                f'redirect-path = "{base_path}/callback"',
-                f'post-logout-redirect-path = "{base_path}/login"',
-            ]
-        )
-        text = (REPO_ROOT / name).read_text()
-        assert len(_SEED_REFRESH.findall(text)) == 1
-        (root / name).write_text(_SEED_REFRESH.sub(oidc, text))
-    return root
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInSetup]:
     base = tmp_path_factory.mktemp("oidc-sign-in")
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
-    provider = launch_provider(
-        base / "provider.log",
-        origin,
-        *("--redirect-uri", f"{origin}/callback", "--redirect-uri", f"{origin}/pyodide/callback"),
-        *("--post-logout-redirect-uri", f"{origin}/login"),
-        *("--post-logout-redirect-uri", f"{origin}/pyodide/login"),
-    )
+    provider = launch_provider(base / "provider.log", origin, *page_redirects(origin))
     trust = ("--trust-issuer", provider.issuer, "--audience", provider.api_audience)
     pages = launch_server(
         base / "auth.db",
         base / "server.log",
         *trust,
-        web_root=_oidc_web_root(base, provider),
+        web_root=oidc_web_root(base, provider),
         port=port,
     )
     OWN_ORIGINS.update({pages.url, provider.issuer.rstrip("/")})

@@ -1,9 +1,10 @@
 """Try the OpenID Connect provider by hand: `oidc-provider` and the demo server together.
 
 ``python -m tests.oidc.demo [--port 8000] [--provider-port 9000]`` (or ``make oidc``) starts
-``python -m server_stub`` on http://127.0.0.1:PORT and tests/oidc/provider.mjs on
-http://127.0.0.1:PROVIDER_PORT for a page at the server's origin, prints both addresses and
-the client the provider knows, and waits; Ctrl-C stops both. The provider's events (why a
+tests/oidc/provider.mjs on http://127.0.0.1:PROVIDER_PORT for pages at
+http://127.0.0.1:PORT, and ``python -m server_stub`` there serving the demo's pages set to
+sign in with that provider (`refresh = "oidc"`) and trusting its access tokens; prints the
+addresses and waits; Ctrl-C stops both. The provider's events (why a
 refresh was refused, which grant was revoked) are in its log, one JSON line each.
 """
 
@@ -13,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.oidc.support import launch_provider
+from tests.oidc.support import launch_provider, oidc_web_root, page_redirects
 from tests.server.support import REPO_ROOT, launch_server, wait_for_interrupt
 
 
@@ -25,17 +26,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logs = Path(tempfile.mkdtemp(prefix="oidc-demo-"))
     db = REPO_ROOT / "var" / "auth.db"  # the database `make run` uses
-    server = launch_server(db, logs / "server.log", port=args.port)
+    origin = f"http://127.0.0.1:{args.port}"
+    provider = launch_provider(
+        logs / "provider.log", origin, *page_redirects(origin), port=args.provider_port
+    )
     try:
-        provider = launch_provider(logs / "provider.log", server.url, port=args.provider_port)
+        trust = ("--trust-issuer", provider.issuer, "--audience", provider.api_audience)
+        web_root = oidc_web_root(logs, provider)
+        server = launch_server(db, logs / "server.log", *trust, web_root=web_root, port=args.port)
     except BaseException:
-        server.stop()
+        provider.stop()
         raise
     try:
-        print(f"Demo:      {server.url}/  (open this; the OIDC sign-in page comes with issue 22)")
+        print(f"Demo:      {server.url}/login and {server.url}/pyodide/login (open one)")
         print(f"Provider:  {provider.issuer}  (any login name, any password)")
         print(f"Discovery: {provider.issuer}/.well-known/openid-configuration")
-        print(f"Client:    {provider.client_id}, redirect URI {provider.redirect_uri}")
+        print(f"Client:    {provider.client_id}, back at {origin}/callback, /pyodide/callback")
         print(f"API audience of its access tokens: {provider.api_audience}")
         print(f"Logs:      {logs}/server.log, {logs}/provider.log")
         print("Ctrl-C stops both.", flush=True)

@@ -7,6 +7,7 @@ them are in conftest.py, as in tests/server/.
 
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.support import free_port, stop_process
+from tests.server.support import REPO_ROOT, free_port, stop_process
 
 HERE = Path(__file__).parent
 REPOSITORY = HERE.parents[1]
@@ -131,3 +132,39 @@ def launch_provider(
         log_path,
         process,
     )
+
+
+_SEED_REFRESH = re.compile(r'^refresh = "seed"$', re.M)
+
+
+def page_redirects(origin: str) -> list[str]:
+    """The provider's arguments for the demo's pages at `origin`, both interpreters: where
+    they come back after signing in and after logging out."""
+    arguments = []
+    for base in ("", "/pyodide"):
+        arguments += ["--redirect-uri", f"{origin}{base}/callback"]
+        arguments += ["--post-logout-redirect-uri", f"{origin}{base}/login"]
+    return arguments
+
+
+def oidc_web_root(base: Path, provider: ProviderProcess) -> Path:
+    """The repository's pages, both set to sign in with `provider`."""
+    root = base / "web"
+    root.mkdir(parents=True)
+    for name in ("index.html", "pyodide.html", "app", "static", "refresh-gate", "dist"):
+        (root / name).symlink_to(REPO_ROOT / name)
+    for name, base_path in (("pyscript.toml", ""), ("pyodide.toml", "/pyodide")):
+        oidc = "\n".join(
+            [
+                'refresh = "oidc"',
+                f'issuer = "{provider.issuer}"',
+                f'client-id = "{provider.client_id}"',
+                'scope = "openid api"',
+                f'redirect-path = "{base_path}/callback"',
+                f'post-logout-redirect-path = "{base_path}/login"',
+            ]
+        )
+        text = (REPO_ROOT / name).read_text()
+        assert len(_SEED_REFRESH.findall(text)) == 1
+        (root / name).write_text(_SEED_REFRESH.sub(oidc, text))
+    return root

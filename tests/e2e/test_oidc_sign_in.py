@@ -9,6 +9,7 @@ provider does; the pages' settings say `refresh = "oidc"` with the provider's is
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -20,7 +21,9 @@ from tests.e2e.support import (
     NetworkLog,
     expect_every_slot,
     in_demo_order,
+    wait_ready,
 )
+from tests.oidc.relying_party import refresh
 from tests.oidc.support import ProviderProcess, launch_provider, oidc_web_root, page_redirects
 from tests.server.support import ServerProcess, free_port, launch_server
 
@@ -95,3 +98,44 @@ def test_a_callback_with_a_state_the_page_never_began_is_refused_with_a_message(
 
     expect(page.get_by_role("alert")).to_contain_text("not begun in this tab")
     assert network.count("POST", "/token") == 0
+
+
+def test_a_replayed_callback_url_is_refused_and_exchanges_no_second_code(
+    page: Page, network: NetworkLog, interpreter: Interpreter, setup: SignInSetup
+) -> None:
+    callbacks: list[str] = []
+    page.on("request", lambda request: _note_callback(request.url, callbacks))
+    _sign_in(page, interpreter, setup)
+    assert network.count("POST", "/token") == 1  # the code exchange
+    (callback,) = callbacks
+
+    page.goto(callback)  # the same answer from the provider, once more
+
+    expect(page.get_by_role("alert")).to_contain_text("already finished")
+    assert network.count("POST", "/token") == 1
+
+
+def _note_callback(url: str, callbacks: list[str]) -> None:
+    if "/callback?" in url:
+        callbacks.append(url)
+
+
+def test_log_out_revokes_at_the_provider_ends_its_session_and_shows_the_login_page(
+    page: Page, network: NetworkLog, interpreter: Interpreter, setup: SignInSetup
+) -> None:
+    _sign_in(page, interpreter, setup)
+    refresh_token = page.evaluate("() => localStorage.getItem('refreshToken')")
+
+    with page.expect_request(lambda request: "/session/end" in request.url):
+        page.get_by_role("button", name="Log out").click()
+    # Through the provider's logout (its confirmation submits itself) and back to the page.
+    page.wait_for_url(lambda url: url.startswith(setup.pages.url + interpreter.url("/login")))
+    wait_ready(page)
+
+    expect(page.get_by_role("heading", name="Login Page")).to_be_visible()
+    assert page.evaluate("() => localStorage.getItem('refreshToken')") is None
+    assert network.count("POST", "/token/revocation", 200) == 1
+    # The provider's grant is gone: the refresh token the page held is refused there.
+    with httpx.Client(timeout=10) as http:
+        answer = refresh(http, setup.provider, refresh_token)
+    assert answer.json()["error"] == "invalid_grant"

@@ -8,6 +8,7 @@ provider does; the pages' settings say `refresh = "oidc"` with the provider's is
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -36,12 +37,13 @@ class SignInSetup:
     provider: ProviderProcess
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInSetup]:
-    base = tmp_path_factory.mktemp("oidc-sign-in")
+def _start(base: Path, *provider_args: str) -> SignInSetup:
+    """A provider (with `provider_args`) and the demo's server signing in with it."""
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
-    provider = launch_provider(base / "provider.log", origin, *page_redirects(origin))
+    provider = launch_provider(
+        base / "provider.log", origin, *page_redirects(origin), *provider_args
+    )
     trust = ("--trust-issuer", provider.issuer, "--audience", provider.api_audience)
     pages = launch_server(
         base / "auth.db",
@@ -51,9 +53,24 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInSetup]:
         port=port,
     )
     OWN_ORIGINS.update({pages.url, provider.issuer.rstrip("/")})
-    yield SignInSetup(pages, provider)
-    pages.stop()
-    provider.stop()
+    return SignInSetup(pages, provider)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInSetup]:
+    started = _start(tmp_path_factory.mktemp("oidc-sign-in"))
+    yield started
+    started.pages.stop()
+    started.provider.stop()
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInSetup]:
+    """A provider whose access tokens live 4 seconds."""
+    started = _start(tmp_path_factory.mktemp("oidc-short"), "--access-token-ttl", "4")
+    yield started
+    started.pages.stop()
+    started.provider.stop()
 
 
 def _sign_in(page: Page, interpreter: Interpreter, setup: SignInSetup) -> None:
@@ -139,3 +156,18 @@ def test_log_out_revokes_at_the_provider_ends_its_session_and_shows_the_login_pa
     with httpx.Client(timeout=10) as http:
         answer = refresh(http, setup.provider, refresh_token)
     assert answer.json()["error"] == "invalid_grant"
+
+
+def test_natural_expiry_is_refreshed_before_sending_without_any_401(
+    page: Page, network: NetworkLog, interpreter: Interpreter, short_lived: SignInSetup
+) -> None:
+    _sign_in(page, interpreter, short_lived)
+    expect(page.locator("#token-left")).to_have_text("expired", timeout=10_000)
+    mark = len(network.answers)
+
+    page.get_by_role("button", name="Send 3 requests").click()
+    expect_every_slot(page)
+
+    assert network.count("POST", "/token", 200, mark=mark) == 1
+    assert network.count("GET", RESOURCE, 401, mark=mark) == 0
+    assert network.count("GET", RESOURCE, 200, mark=mark) == 3

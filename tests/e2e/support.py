@@ -177,3 +177,12 @@ def expect_every_slot(page: Page, text: str = DATA) -> None:
     """Wait until all three result slots show `text`."""
     for label in SLOTS:
         expect(slot(page, label)).to_have_text(text)
+
+
+def add_latency(context: BrowserContext, page: Page, milliseconds: float) -> None:
+    """Every request of `page` takes `milliseconds` longer (Chromium's own emulation, one
+    tab's), so that requests of tabs clicked at one moment overlap on the wire."""
+    session = context.new_cdp_session(page)
+    session.send("Network.enable")
+    conditions = {"latency": milliseconds, "downloadThroughput": -1, "uploadThroughput": -1}
+    session.send("Network.emulateNetworkConditions", {"offline": False, **conditions})

@@ -18,6 +18,7 @@ from tests.e2e.support import (
     Interpreter,
     NetworkLog,
     ServerProcess,
+    add_latency,
     expect_every_slot,
     log_in,
     open_home,
@@ -30,16 +31,6 @@ CLICK_DELAY_MS = 500  # time enough to tell both tabs when to click
 CLICK_AT = """at => setTimeout(
     () => document.getElementById("send-three").click(), at - Date.now())"""
 LABEL_SHARE = 42.0  # per cent of the chart's width the labels take, left of the axis
-
-
-def _add_latency(context: BrowserContext, page: Page) -> None:
-    """Every request of `page` takes LATENCY_MS longer, so that the tabs' 401s overlap."""
-    session = context.new_cdp_session(page)
-    session.send("Network.enable")
-    session.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": LATENCY_MS, "downloadThroughput": -1, "uploadThroughput": -1},
-    )
 
 
 def _open_second_tab(context: BrowserContext, interpreter: Interpreter) -> Page:
@@ -61,7 +52,7 @@ def _two_tabs_click_with_a_broken_token(
     refresh_token = storage(page, "refreshToken")
     tabs = ((page, first), (_open_second_tab(context, second), second))
     for tab, _ in tabs:
-        _add_latency(context, tab)
+        add_latency(context, tab, LATENCY_MS)
     page.evaluate('localStorage.setItem("token", "sdf")')
     mark = len(network.answers)
 

@@ -8,7 +8,14 @@ with a broken token: one refresh in all, nothing lost, nobody logged out.
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.support import RESOURCE, NetworkLog, expect_every_slot, storage, wait_ready
+from tests.e2e.support import (
+    RESOURCE,
+    NetworkLog,
+    add_latency,
+    expect_every_slot,
+    storage,
+    wait_ready,
+)
 
 EXAMPLES = ["/examples/oauth/", "/examples/oauth-pyodide/"]
 TOKEN = "/oauth/token"
@@ -20,12 +27,7 @@ CLICK_AT = """at => setTimeout(
 
 def _open(context: BrowserContext, path: str) -> Page:
     tab = context.new_page()
-    session = context.new_cdp_session(tab)
-    session.send("Network.enable")
-    session.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": LATENCY_MS, "downloadThroughput": -1, "uploadThroughput": -1},
-    )
+    add_latency(context, tab, LATENCY_MS)
     tab.goto(path)
     wait_ready(tab)
     return tab

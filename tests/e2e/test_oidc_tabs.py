@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from tests.e2e.support import DATA, RESOURCE, Interpreter, NetworkLog
+from tests.e2e.support import DATA, RESOURCE, Interpreter, NetworkLog, add_latency
 from tests.e2e.test_oidc_sign_in import SignInSetup, _sign_in, _start
 
 # Rounds per tab count on the MicroPython page (the default), and on the Pyodide page.
@@ -36,12 +36,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInSetup]:
 
 def _open_tab(context: BrowserContext, interpreter: Interpreter, setup: SignInSetup) -> Page:
     tab = context.new_page()
-    session = context.new_cdp_session(tab)
-    session.send("Network.enable")
-    session.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": LATENCY_MS, "downloadThroughput": -1, "uploadThroughput": -1},
-    )
+    add_latency(context, tab, LATENCY_MS)
     tab.goto(interpreter.url("/", setup.pages.url))
     tab.get_by_text(f"Home Page {DATA}").wait_for()
     return tab

@@ -12,6 +12,7 @@ from app import routes
 from app.interpreter import format_exception, window
 from app.pages import PAGES, RESULT_SLOTS, View
 from app.painter import TimelinePainter
+from app.provider import ProviderSignIn
 from app.timeline import MAX_ROWS, Timeline
 from refresh_gate import (
     AuthError,
@@ -38,12 +39,11 @@ class Demo:
     """The seed's two pages on a refresh gate; `base` is where this page's routes start ("" for
     the MicroPython page, "/pyodide" for the other), `refresh` how the gate refreshes, and
     `sign_in` the page's OpenID Connect provider (an OidcSignIn), if it signs in there
-    instead of with the seed's login form."""
+    instead of with the seed's login form (app/provider.py)."""
 
     def __init__(self, base: str, refresh, sign_in=None) -> None:
         self.base = base
-        self.sign_in = sign_in
-        self._id_token: str | None = None  # the provider's, for its logout
+        self.provider = None if sign_in is None else ProviderSignIn(self, sign_in)
         self.view = View(MAX_ROWS)
         self.store = LocalStorageTokenStore(
             on_failure=self._storage_failed, on_change=self.show_token_left
@@ -124,7 +124,7 @@ class Demo:
         if page == "callback":
             self.view.show("login")
             self.view.say("login", "Signing in…", error=False)
-            self.spawn(self._finish_sign_in())
+            self.spawn(self.provider.finish())
             return
         if self.store.load() is None:
             self.go(routes.login_url(self._here()), replace=True)
@@ -206,35 +206,13 @@ class Demo:
         self.gate.accept(tokens)
         self.go(routes.return_path(str(window.location.search)))
 
-    async def sign_in_with_provider(self) -> None:
-        """Send the user to the provider to sign in; it sends them back to /callback."""
-        try:
-            url = await self.sign_in.begin(routes.return_path(str(window.location.search)))
-        except AuthError as error:
-            self.view.say("login", f"Could not reach your provider: {error}")
-            return
-        window.location.assign(url)
-
-    async def _finish_sign_in(self) -> None:
-        """The provider sent the user back: check the answer, keep the pair, go on."""
-        try:
-            signed_in = await self.sign_in.finish(str(window.location.search))
-        except AuthError as error:
-            # A refused, replayed or tampered answer: a message, and no tokens.
-            self.go(routes.LOGIN, replace=True)
-            self.view.say("login", str(error))
-            return
-        self._id_token = signed_in.id_token
-        self.gate.accept(signed_in.tokens)
-        self.go(signed_in.return_to, replace=True)
-
     async def log_out(self) -> None:
         """Log out at once; tell the server so that the refresh token dies too."""
         tokens = self.store.load()
         self.gate.end_session()
         self.view.say("login", "You have logged out.", error=False)
-        if self.sign_in is not None:
-            await self._log_out_at_the_provider(tokens)
+        if self.provider is not None:
+            await self.provider.log_out(tokens)
             return
         if tokens is not None and isinstance(self.refresh, SeedRefresh):
             body = json.dumps({"refreshToken": tokens.refresh})
@@ -243,16 +221,6 @@ class Demo:
                 await self.transport(Request("POST", "/authorization/logout", headers, body))
             except AuthError:
                 pass  # not reached: the token dies by itself at its expiry
-
-    async def _log_out_at_the_provider(self, tokens) -> None:
-        """Revoke the refresh token there, then end the provider's session too."""
-        id_token, self._id_token = self._id_token, None
-        try:
-            url = await self.sign_in.log_out(tokens.refresh if tokens else None, id_token)
-        except AuthError:
-            return  # signed out here; the provider's session ends at its own time
-        if url:
-            window.location.assign(url)
 
     def break_token(self) -> None:
         """What the seed asks the reader to type into the console."""

@@ -72,7 +72,7 @@ async def _start_with_provider(base: str, settings: dict) -> None:
         return
     demo = Demo(base, sign_in.refresh(), sign_in)
     button = demo.view.offer_provider_sign_in()
-    go = create_proxy(lambda _event: demo.spawn(demo.sign_in_with_provider()))
+    go = create_proxy(lambda _event: demo.spawn(demo.provider.begin()))
     button.addEventListener("click", go)
     _wire(demo)
 

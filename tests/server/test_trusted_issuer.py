@@ -17,7 +17,6 @@ from server_stub.issuer_tokens import IssuerTokens, unverified_issuer
 
 ISSUER = "https://id.example"
 AUDIENCE = "urn:api"
-NOW = time.time()
 
 
 class Provider:
@@ -43,8 +42,13 @@ class Provider:
         return {"keys": keys}
 
     def token(self, kid: str = "r1", alg: str | None = None, typ: str = "at+jwt", **claims) -> str:
-        payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "andreyka26_", "exp": NOW + 60}
-        payload.update({name: value for name, value in claims.items() if value is not None})
+        """A token signed by key `kid`; `claims` change the payload, a time claim given as
+        seconds from now, None leaves a claim out."""
+        now = time.time()
+        payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "andreyka26_", "exp": now + 60}
+        for name, value in claims.items():
+            if value is not None:
+                payload[name] = now + value if name in ("exp", "nbf", "iat") else value
         for name in [name for name, value in claims.items() if value is None]:
             payload.pop(name, None)
         key = self.kids[kid]
@@ -76,8 +80,8 @@ def test_an_rs256_or_es256_access_token_of_the_provider_is_accepted(
     [
         {"iss": "https://other.example"},
         {"aud": "urn:another-api"},
-        {"exp": NOW - 60},
-        {"nbf": NOW + 60},
+        {"exp": -60},
+        {"nbf": +60},
         {"exp": None},
         {"sub": None},
         {"typ": "JWT"},
@@ -102,7 +106,7 @@ def test_a_token_signed_with_the_public_key_as_an_hmac_secret_is_refused(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     header = {"alg": "HS256", "kid": "r1", "typ": "at+jwt"}
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": NOW + 60}
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": time.time() + 60}
     signed = ".".join(_b64(json.dumps(part).encode()) for part in (header, claims))
     forged = f"{signed}.{_b64(hmac.new(public_pem, signed.encode(), hashlib.sha256).digest())}"
 
@@ -112,7 +116,7 @@ def test_a_token_signed_with_the_public_key_as_an_hmac_secret_is_refused(
 
 def test_an_unsigned_token_is_refused(tokens: IssuerTokens) -> None:
     unsigned = jwt.encode(
-        {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": NOW + 60},
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": time.time() + 60},
         None,
         algorithm="none",
         headers={"kid": "r1", "typ": "at+jwt"},

@@ -8,6 +8,7 @@ exactly the trusted issuer, `aud` naming this API, `exp` and `nbf`.
 """
 
 import json
+import threading
 import time
 import urllib.request
 
@@ -46,6 +47,7 @@ class IssuerTokens:
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
+        self._fetching = threading.Lock()
 
     def verify(self, token: str) -> AccessClaims:
         """The claims of a valid access token of the issuer, or `InvalidToken` saying why not."""
@@ -85,12 +87,19 @@ class IssuerTokens:
     def _key(self, kid: object) -> jwt.PyJWK:
         if not isinstance(kid, str):
             raise InvalidToken("access token names no key")
-        if kid not in self._keys:
-            now = self._clock()
-            if self._fetched_at is None or now - self._fetched_at >= _REFETCH_AFTER:
-                self._fetched_at = now
-                self._keys = self._fetch_keys()
         key = self._keys.get(kid)
+        if key is None:
+            # One fetch at a time: requests verified in parallel (FastAPI's threads) that
+            # all meet an unknown kid wait for the one fetch, then look again.
+            with self._fetching:
+                key = self._keys.get(kid)
+                now = self._clock()
+                if key is None and (
+                    self._fetched_at is None or now - self._fetched_at >= _REFETCH_AFTER
+                ):
+                    self._fetched_at = now
+                    self._keys = self._fetch_keys()
+                    key = self._keys.get(kid)
         if key is None:
             raise InvalidToken("access token's key is unknown")
         return key

@@ -1,13 +1,16 @@
-"""The refresh gate in a page of your own: log in with OAuth 2.0, then send 3 requests at once.
+"""The refresh gate in a page of your own: log in with OAuth 2.0, or sign in with your
+OpenID Connect provider, then send 3 requests at once.
 
 It uses only the library's public API (`refresh_gate`, one line of pyscript.toml):
 `refresh_from_settings` builds the OAuth 2.0 refresh from the [refresh-gate] settings there,
-`page_gate` puts a gate on the browser's fetch and localStorage. A 401 costs one refresh
-however many requests get it. The same file runs on MicroPython and on Pyodide.
+or `page_sign_in` the provider's sign-in (`refresh = "oidc"`); `page_gate` puts a gate on
+the browser's fetch and localStorage. A 401 costs one refresh however many requests get
+it. The same file runs on MicroPython and on Pyodide.
 """
 
 import asyncio
 
+import js
 from pyscript import config, document, when
 
 from refresh_gate import (
@@ -17,13 +20,20 @@ from refresh_gate import (
     Request,
     Tokens,
     page_gate,
+    page_sign_in,
     refresh_from_settings,
 )
 
 SETTINGS = config.get("refresh-gate") or {}
 RESOURCE = Request("GET", "/api/resources")  # your API: a path here, or a whole URL
 
-refresh = refresh_from_settings(SETTINGS)
+if SETTINGS.get("refresh") == "oidc":  # sign in with your provider, found by its issuer
+    sign_in = page_sign_in(SETTINGS)
+    await sign_in.metadata()  # noqa: F704 (PyScript runs a page's script with top-level await)
+    refresh = sign_in.refresh()
+else:  # RFC 6749's password grant at token-url
+    sign_in = None
+    refresh = refresh_from_settings(SETTINGS)
 store = LocalStorageTokenStore(
     access_key=SETTINGS.get("access-key", "token"),
     refresh_key=SETTINGS.get("refresh-key", "refreshToken"),
@@ -60,7 +70,11 @@ def submit(event) -> None:
 
 
 async def log_in() -> None:
-    """RFC 6749's password grant at the token URL; the gate keeps the pair it answers."""
+    """RFC 6749's password grant at the token URL, or off to your provider to sign in; the
+    gate keeps the pair either answers."""
+    if sign_in is not None:
+        js.location.assign(await sign_in.begin())
+        return
     user = document.getElementById("user-name").value
     password = document.getElementById("password").value
     try:
@@ -101,7 +115,20 @@ def break_token() -> None:
         store.save(Tokens("sdf", tokens.refresh))
 
 
+async def back_from_the_provider() -> None:
+    """The provider sent the user back here (redirect-path): check its answer, keep the pair."""
+    try:
+        gate.accept((await sign_in.finish(str(js.location.search))).tokens)
+    except AuthError as error:  # refused, replayed or tampered: no tokens
+        say(f"Not signed in: {error}")
+        return
+    js.history.replaceState(None, "", str(js.location.pathname))
+    say("Logged in.")
+
+
 for button in ("log-in", "send-three", "break-token"):
     document.getElementById(button).disabled = False
 say("Logged in." if store.load() else "Log in to start.")
+if sign_in is not None and "state=" in str(js.location.search):
+    await back_from_the_provider()  # noqa: F704
 document.body.setAttribute("data-ready", "true")

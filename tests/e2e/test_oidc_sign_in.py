@@ -77,11 +77,16 @@ def _sign_in(page: Page, interpreter: Interpreter, setup: SignInSetup) -> None:
     """Through the demo's button and the provider's login and consent pages, back home."""
     page.goto(interpreter.url("/login", setup.pages.url))
     page.get_by_role("button", name="Sign in with your provider").click()
+    _through_the_providers_pages(page)
+    expect(page.get_by_text(f"Home Page {DATA}")).to_be_visible(timeout=30_000)
+
+
+def _through_the_providers_pages(page: Page) -> None:
+    """Sign in on the provider's login page, then agree on its consent page."""
     page.locator('input[name="login"]').fill("andreyka26_")  # on the provider's page
     page.locator('input[name="password"]').fill("Mypass1*")
     page.locator('button[type="submit"]').click()
     page.locator('button[type="submit"]').click()  # the consent page
-    expect(page.get_by_text(f"Home Page {DATA}")).to_be_visible(timeout=30_000)
 
 
 def test_the_demo_signs_in_with_the_provider_and_three_401s_share_one_refresh_there(
@@ -170,4 +175,25 @@ def test_natural_expiry_is_refreshed_before_sending_without_any_401(
 
     assert network.count("POST", "/token", 200, mark=mark) == 1
     assert network.count("GET", RESOURCE, 401, mark=mark) == 0
+    assert network.count("GET", RESOURCE, 200, mark=mark) == 3
+
+
+@pytest.mark.parametrize("example", ["/examples/oauth/", "/examples/oauth-pyodide/"])
+def test_the_example_page_signs_in_with_the_provider_and_shares_one_refresh(
+    page: Page, network: NetworkLog, setup: SignInSetup, example: str
+) -> None:
+    page.goto(setup.pages.url + example)
+    wait_ready(page)
+    page.get_by_role("button", name="Log in").click()
+    _through_the_providers_pages(page)
+    expect(page.get_by_role("status")).to_have_text("Logged in.", timeout=30_000)
+    assert "state=" not in page.url  # the provider's answer is off the address bar
+
+    page.get_by_role("button", name="Break token").click()
+    mark = len(network.answers)
+    page.get_by_role("button", name="Send 3 requests").click()
+    expect_every_slot(page)
+
+    assert network.count("POST", "/token", 200, mark=mark) == 1
+    assert network.count("GET", RESOURCE, 401, mark=mark) == 3
     assert network.count("GET", RESOURCE, 200, mark=mark) == 3

@@ -135,6 +135,7 @@ def launch_provider(
 
 
 _SEED_REFRESH = re.compile(r'^refresh = "seed"$', re.M)
+EXAMPLES = ("/examples/oauth/", "/examples/oauth-pyodide/")
 
 
 def page_redirects(origin: str) -> list[str]:
@@ -144,6 +145,8 @@ def page_redirects(origin: str) -> list[str]:
     for base in ("", "/pyodide"):
         arguments += ["--redirect-uri", f"{origin}{base}/callback"]
         arguments += ["--post-logout-redirect-uri", f"{origin}{base}/login"]
+    for example in EXAMPLES:  # an example page is its own redirect path
+        arguments += ["--redirect-uri", f"{origin}{example}"]
     return arguments
 
 
@@ -167,4 +170,13 @@ def oidc_web_root(base: Path, provider: ProviderProcess) -> Path:
         text = (REPO_ROOT / name).read_text()
         assert len(_SEED_REFRESH.findall(text)) == 1
         (root / name).write_text(_SEED_REFRESH.sub(oidc, text))
+    for example in EXAMPLES:  # copies: a folder's files may not link out of it
+        source, copy = REPO_ROOT / example.strip("/"), root / example.strip("/")
+        shutil.copytree(source, copy)
+        text = (source / "pyscript.toml").read_text()
+        assert text.count('refresh = "oauth2"\n') == text.count("client-id = ") == 1
+        text = re.sub(r"^client-id = .*$", f'client-id = "{provider.client_id}"', text, flags=re.M)
+        oidc = f'refresh = "oidc"\nissuer = "{provider.issuer}"\nscope = "openid api"\n'
+        oidc += f'redirect-path = "{example}"\n'
+        (copy / "pyscript.toml").write_text(text.replace('refresh = "oauth2"\n', oidc))
     return root

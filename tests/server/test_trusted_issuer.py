@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
@@ -162,3 +163,20 @@ def _b64(data: bytes) -> str:
 def test_the_claimed_issuer_is_read_only_to_pick_a_verifier(provider: Provider) -> None:
     assert unverified_issuer(provider.token()) == ISSUER
     assert unverified_issuer("not a jwt") is None
+
+
+def test_parallel_first_tokens_wait_for_the_one_fetch_of_the_keys(provider: Provider) -> None:
+    """The first tokens of a provider, verified at once in FastAPI's threads: each must wait
+    for the keys being fetched, not find none and refuse (the demo's three retries did)."""
+    slow = provider.get_json
+
+    def slow_get_json(url: str) -> dict:
+        time.sleep(0.2)
+        return slow(url)
+
+    tokens = IssuerTokens(ISSUER, AUDIENCE, get_json=slow_get_json)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        claims = list(pool.map(lambda _: tokens.verify(provider.token()), range(3)))
+
+    assert [claim.name for claim in claims] == ["andreyka26_"] * 3
+    assert provider.fetches == 1

@@ -11,7 +11,6 @@ class KeySet:
     def __init__(self, fetch) -> None:
         self._fetch = fetch
         self._keys: dict | None = None
-        self.fetches = 0
 
     async def key_for(self, kid: str | None) -> dict:
         """The JWK named `kid` (the only key, where the token names none and there is one)."""
@@ -32,7 +31,6 @@ class KeySet:
         return keys.get(kid)
 
     async def _refetch(self) -> None:
-        self.fetches += 1
         document = await self._fetch()
         listed = document.get("keys") if isinstance(document, dict) else None
         if not isinstance(listed, list):

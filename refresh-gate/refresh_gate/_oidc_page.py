@@ -9,12 +9,11 @@ from refresh_gate._fetch import FetchTransport
 from refresh_gate._interpreter import to_js
 from refresh_gate._javascript import browser_calls
 from refresh_gate._oidc import OidcSettings, OidcSignIn
+from refresh_gate._page import REQUEST_TIMEOUT
 from refresh_gate._pkce import base64url
 from refresh_gate._sign_in import PendingSignIns
 from refresh_gate._storage import SessionStorage
 from refresh_gate._tokens import base64url_decode
-
-REQUEST_TIMEOUT = 15.0
 
 
 def oidc_settings(settings: dict, origin: str) -> OidcSettings:

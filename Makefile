@@ -156,6 +156,8 @@ $(VENV)/.bench: $(VENV)/.installed
 
 # The contestants' libraries, pinned in bench/package-lock.json, served under /bench/vendor/.
 # axios-auth-refresh's ES module imports the bare name "axios": point it at the copy beside it.
+# oidc-client-ts's browser build (a classic script, `window.oidc`) carries its one dependency;
+# auth0-spa-js's ES module imports nothing.
 bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund --loglevel=error
 
@@ -167,6 +169,11 @@ bench/vendor/.installed: bench/node_modules/.package-lock.json
 	    > bench/vendor/axios-auth-refresh.js
 	grep -q 'from"./axios.js"' bench/vendor/axios-auth-refresh.js
 	cp bench/node_modules/axios-auth-refresh/dist/index.esm.js.map bench/vendor/
+	cp bench/node_modules/oidc-client-ts/dist/browser/oidc-client-ts.min.js bench/vendor/oidc-client-ts.js
+	cp bench/node_modules/oidc-client-ts/dist/browser/oidc-client-ts.min.js.map bench/vendor/
+	cp bench/node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.esm.js \
+	    bench/vendor/auth0-spa-js.js
+	cp bench/node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.esm.js.map bench/vendor/
 	touch $@
 
 clean:

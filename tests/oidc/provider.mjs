@@ -6,7 +6,12 @@
 //
 //   node tests/oidc/provider.mjs --port P --page-origin http://127.0.0.1:Q
 //       [--client-id ID] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
-//       [--api-audience AUD] [--access-token-ttl SECONDS]
+//       [--api-audience AUD] [--access-token-ttl SECONDS] [--issuer URL] [--auth0-routes]
+//
+// --issuer names the provider as pages reach it (a delay line in front of it, `make bench`),
+// instead of http://127.0.0.1:P. --auth0-routes serves authorization at /authorize and
+// the token endpoint at /oauth/token, where auth0-spa-js sends them (it also wants an
+// issuer that ends in "/").
 //
 // Prints one JSON line on stdout once it listens on 127.0.0.1: {"issuer": ...}. Writes the
 // provider's own events to stderr, one JSON line each ({"event": ..., ...}): the token
@@ -49,6 +54,8 @@ function readOptions() {
       "post-logout-redirect-uri": { type: "string", multiple: true },
       "api-audience": { type: "string", default: "urn:refresh-gate:api" },
       "access-token-ttl": { type: "string", default: "30" },
+      issuer: { type: "string" },
+      "auth0-routes": { type: "boolean", default: false },
     },
   });
   if (!values.port || !values["page-origin"]) {
@@ -63,6 +70,8 @@ function readOptions() {
     postLogoutRedirectUris: values["post-logout-redirect-uri"] ?? [`${pageOrigin}/`],
     apiAudience: values["api-audience"],
     accessTokenTtl: Number(values["access-token-ttl"]),
+    issuer: values.issuer ?? `http://127.0.0.1:${values.port}`,
+    auth0Routes: values["auth0-routes"],
   };
 }
 
@@ -88,6 +97,7 @@ function configuration(options) {
   const { clientId, pageOrigin, apiAudience, accessTokenTtl } = options;
   const ourClient = (client) => client.clientId === clientId;
   return {
+    ...(options.auth0Routes && { routes: { authorization: "/authorize", token: "/oauth/token" } }),
     clients: [
       {
         client_id: clientId,
@@ -204,7 +214,7 @@ function logEvents(provider) {
 }
 
 const options = readOptions();
-const issuer = `http://127.0.0.1:${options.port}`;
+const { issuer } = options;
 const provider = new Provider(issuer, configuration(options));
 logEvents(provider);
 provider.use(async (ctx, next) => {

@@ -16,7 +16,12 @@ arrives `delay` after its last byte left. What this leaves out: TCP's slow start
 import argparse
 import asyncio
 import contextlib
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 CHUNK = 64 * 1024
 PIECE = 4 * 1024  # 3.3 ms at 10 Mbit/s: fine enough to interleave connections
@@ -143,6 +148,38 @@ async def serve(
     )
     async with server:
         await server.serve_forever()
+
+
+def launch(
+    port: int, upstream_port: int, delay_ms: float, log: Path, *options: str
+) -> subprocess.Popen[bytes]:
+    """Start a delay line on `port` of loopback in front of `upstream_port`, in a process of
+    its own; return once it listens. `options` go to it as they are (--rate-mbit 10)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            *("-m", "bench.proxy", "--port", str(port)),
+            *("--upstream", f"127.0.0.1:{upstream_port}", "--delay-ms", str(delay_ms)),
+            *options,
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port)
+    return process
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    """Return once something listens on `port` of loopback (a delay line just started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the delay line did not listen on port {port}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

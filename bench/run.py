@@ -15,9 +15,7 @@ import base64
 import json
 import os
 import platform
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -28,7 +26,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from bench import startup
+from bench import proxy, startup
 from bench.contest import (
     CONTESTANTS,
     SCENARIOS,
@@ -90,32 +88,14 @@ class Stack:
 
     def _delay_line(self, log: str, *options: str) -> str:
         port = free_port()
-        self.proxies.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.proxy",
-                    "--port",
-                    str(port),
-                    "--upstream",
-                    f"127.0.0.1:{self.servers[0].port}",
-                    "--delay-ms",
-                    str(self.delay_ms),
-                    *options,
-                ],
-                cwd=REPO_ROOT,
-                stdout=self.base.joinpath(log).open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        wait_for_port(port)
+        upstream = self.servers[0].port
+        self.proxies.append(proxy.launch(port, upstream, self.delay_ms, self.base / log, *options))
         return f"http://127.0.0.1:{port}"
 
     def __exit__(self, *_: object) -> None:
-        for proxy in self.proxies:
-            proxy.terminate()
-            proxy.wait(timeout=10)
+        for line in self.proxies:
+            line.terminate()
+            line.wait(timeout=10)
         for server in self.servers:
             server.stop()
 
@@ -130,18 +110,6 @@ class Stack:
         answer.raise_for_status()
         body = answer.json()
         return TokenPair(body["authorizationToken"], body["refreshToken"])
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    """Return once something listens on `port` of loopback (a delay line just started)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the delay line did not listen on port {port}")
 
 
 def _expires_at(token: str) -> float:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page
 
-from bench.run import wait_for_port
+from bench.proxy import wait_for_port
 from tests.e2e.support import (
     OWN_ORIGINS,
     REFRESH,

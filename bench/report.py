@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.contest import CONTESTANTS, SCENARIOS, Run, Scenario
+from bench.oidc import tables as oidc_tables
+from bench.oidc.scenarios import OidcResults
 from bench.startup import ROUNDS, STEPS, Memory, Startup
 
 MB = 1024 * 1024
@@ -50,6 +52,7 @@ class Results:
     breakdown: dict[str, list[Startup]] = field(default_factory=dict)  # with the import step
     round_trip_ms: float = 100.0
     slow_rate_mbit: float = 10.0
+    oidc: OidcResults | None = None  # part oidc, bench/oidc/
 
     def scenario_runs(self, contestant: str, scenario: Scenario) -> list[Run]:
         """The spoilt-token runs of one contestant in one scenario."""
@@ -88,6 +91,7 @@ class Results:
             "cost_detail": self.cost_detail,
             "round_trip_ms": self.round_trip_ms,
             "slow_rate_mbit": self.slow_rate_mbit,
+            "oidc": None if self.oidc is None else oidc_tables.to_json(self.oidc),
         }
         path.write_text(json.dumps(raw, indent=1))
 
@@ -114,6 +118,7 @@ class Results:
             breakdown=pages("breakdown"),
             round_trip_ms=raw.get("round_trip_ms", 100.0),
             slow_rate_mbit=raw.get("slow_rate_mbit", 10.0),
+            oidc=oidc_tables.from_json(raw["oidc"]) if raw.get("oidc") else None,
         )
 
 

@@ -37,6 +37,8 @@ from bench.contest import (
     Spoil,
     TokenPair,
 )
+from bench.oidc import part as oidc
+from bench.oidc import tables as oidc_tables
 from bench.report import COST_WAYS, Results, draw_chart, markdown_table, misses, table_rows
 from bench.report import write_markdown as write_results
 from tests.e2e.conftest import CHROMIUM_ARGS  # the end-to-end tests' Chromium, flag for flag
@@ -53,7 +55,7 @@ BENCH = REPO_ROOT / "bench"
 SHORT_TTL = 2
 SERVER_LEEWAY = 5  # seconds past `exp` the server still accepts a token (server_stub/tokens.py)
 FIRE = 300
-PARTS = ("scenarios", "cost", "startup", "slow", "breakdown")
+PARTS = ("scenarios", "cost", "startup", "slow", "breakdown", "oidc")
 SLOW_RATE_MBIT = 10.0
 
 
@@ -153,7 +155,7 @@ class Selection:
         """Keep the named contestants (or start-up pages), scenarios and parts; a kind not
         named is kept whole."""
         keys = {c.key for c in CONTESTANTS} | {page.key for page in startup.PAGES}
-        known = keys | {s.key for s in SCENARIOS} | set(PARTS)
+        known = keys | {s.key for s in SCENARIOS} | set(PARTS) | set(oidc.KEYS)
         if unknown := set(names) - known:
             raise SystemExit(f"--only: unknown {', '.join(sorted(unknown))}; known: {known}")
         named = keys & set(names)
@@ -377,6 +379,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--delay-ms", type=float, default=50.0, help="delay each way (default: %(default)s)"
     )
+    parser.add_argument(
+        "--oidc-rounds",
+        type=int,
+        default=200,
+        help="rounds of each tab race in part oidc (default: %(default)s; --quick: 10)",
+    )
     parser.add_argument("--out", type=Path, default=BENCH, help="folder for results.md/.png")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument(
@@ -424,18 +432,39 @@ def main(argv: Sequence[str] | None = None) -> None:
             run_scenarios(browser, stack, results, selection, (reps, heavy_reps))
         if "cost" in selection.parts:
             run_cost(browser, stack, results, selection, heavy_reps)
+        if "oidc" in selection.parts:
+            results.oidc = oidc.run_oidc(
+                browser,
+                launch,
+                Path(base) / "oidc",
+                args.delay_ms,
+                oidc.chosen(args.only.split(",")),
+                rounds=10 if args.quick else args.oidc_rounds,
+                reps=reps,
+                expiry_reps=min(reps, 3),
+            )
         browser.close()
         run_startup(playwright, launch, stack, results, selection, startup_reps)
     results.meta["load"] += "; " + _load_average("at the end")
     results.meta["duration"] = f"{time.monotonic() - started:.0f} s"
+    if results.oidc is not None:
+        results.oidc.meta = oidc.describe(results.meta, args)
     results.save(BENCH / "out" / "results.json")
     report(results, args.out)
 
 
 def report(results: Results, out: Path) -> None:
     """Print the table and the misses; write results.md and results.png into `out`."""
-    rows = table_rows(results)
     out.mkdir(parents=True, exist_ok=True)
+    if results.oidc is not None:
+        print()
+        section = oidc_tables.markdown(results.oidc)
+        print(section)
+        if not (results.runs or results.startup or results.cost or results.slow):
+            oidc_tables.splice(out / "results.md", section)  # the part alone: the rest stays
+            print(f"written: its section of {out / 'results.md'}")
+            return
+    rows = table_rows(results)
     chart = out / "results.png"
     write_results(results, rows, out / "results.md", chart)
     draw_chart(results, chart)
@@ -446,6 +475,8 @@ def report(results: Results, out: Path) -> None:
     print("The app's pages miss:" if missed else "The app's pages meet every target measured.")
     for miss in missed:
         print(f"  - {miss}")
+    if results.oidc is not None:
+        oidc_tables.splice(out / "results.md", oidc_tables.markdown(results.oidc))
     print(f"\nwritten: {out / 'results.md'}, {chart} ({results.meta.get('duration', '?')})")
 
 

@@ -26,7 +26,8 @@ VENDOR_STAMP := $(VENDOR)/.installed-pyscript-$(PYSCRIPT_VERSION)-pyodide-$(PYOD
 run: setup
 	$(BIN)/python -m server_stub --host $(HOST) --port $(PORT)
 
-test: setup browser
+# The bench's OIDC pages are tested too (tests/bench/test_oidc_pages.py): their libraries.
+test: setup browser bench/vendor/.installed
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed

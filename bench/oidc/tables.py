@@ -46,6 +46,10 @@ def _lost(got: Sequence[Round]) -> int:
     return sum(bool(one.signed_out or one.lost) for one in got)
 
 
+def _spent(got: Sequence[Round]) -> str:
+    return str(sum(one.refused > 0 for one in got))
+
+
 def _judged(cells: dict[str, str], key: str, ok: bool) -> None:
     if key in cells:
         cells[key] += " PASS" if ok else " MISS"
@@ -62,13 +66,12 @@ def _race_rows(results: OidcResults, tabs: int) -> list[Row]:
         return section, figure, {key: value(runs) for key, runs in got.items()}, target
 
     lost = row("rounds that lost the session or a request", lambda r: str(_lost(r)), "0")
+    spent = row("rounds a spent refresh token was presented", _spent, "0")
     for key in GATES:
         _judged(lost[2], key, key in got and _lost(got[key]) == 0)
+        _judged(spent[2], key, key in got and _spent(got[key]) == "0")
     return [
-        row(
-            "rounds a spent refresh token was presented",
-            lambda r: str(sum(o.refused > 0 for o in r)),
-        ),
+        spent,
         row("grants revoked", lambda r: str(sum(o.revoked for o in r))),
         row("requests lost (no 200)", lambda r: str(sum(o.lost for o in r))),
         row("tabs signed out", lambda r: str(sum(o.signed_out for o in r))),

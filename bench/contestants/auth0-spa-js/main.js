@@ -31,6 +31,8 @@ startOidcPage({
   finishSignIn: () => auth0.handleRedirectCallback(),
   signedIn: () => auth0.isAuthenticated(),
   accessToken: () => auth0.getTokenSilently(),
+  // From its cache as stored: getTokenSilently() would refresh a token about to expire.
+  storedAccessToken: async () => cacheEntry()?.entry.body.access_token ?? null,
   refreshToken: async () => cacheEntry()?.entry.body.refresh_token ?? null,
   refresh: () => auth0.getTokenSilently({ cacheMode: "off" }),
   breakToken: async () => {

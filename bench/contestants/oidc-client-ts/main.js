@@ -27,6 +27,7 @@ startOidcPage({
   finishSignIn: () => manager.signinRedirectCallback(),
   signedIn: async () => Boolean(await manager.getUser()),
   accessToken: async () => (await manager.getUser())?.access_token,
+  storedAccessToken: async () => (await manager.getUser())?.access_token ?? null,
   refreshToken: async () => (await manager.getUser())?.refresh_token ?? null,
   refresh: locked ? () => navigator.locks.request("oidc-refresh", signinSilent) : signinSilent,
   breakToken: async () => {

@@ -22,7 +22,8 @@ const say = (text) => { document.getElementById("status").textContent = text; };
 
 /**
  * Wire the page to `client`: { signIn(), finishSignIn(), signedIn(), accessToken(),
- * refresh(), breakToken(), refreshToken() }, all but breakToken async.
+ * refresh(), breakToken(), storedAccessToken(), refreshToken() }, all async. The stored
+ * tokens are what the bench reads: as they are, with no refresh on the way.
  *
  * A 401 refreshes the way the client does, once a tab for the 401s of one click (as the
  * issue's trials did: the bench counts the tabs' race, not a page racing itself), then
@@ -67,7 +68,7 @@ export async function startOidcPage(client) {
   document.getElementById("sign-in").addEventListener("click", () => client.signIn());
   window.benchBreakToken = () => client.breakToken();
   window.benchRefreshToken = () => client.refreshToken();
-  window.benchAccessToken = () => client.accessToken();
+  window.benchAccessToken = () => client.storedAccessToken();
   try {
     const query = new URLSearchParams(location.search);
     if (query.has("code") || query.has("error")) {

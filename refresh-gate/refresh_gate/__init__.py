@@ -74,7 +74,7 @@ __all__ = [
 if sys.platform in ("webassembly", "emscripten"):
     from refresh_gate._fetch import FetchTransport
     from refresh_gate._oidc_page import page_sign_in
-    from refresh_gate._page import page_gate
+    from refresh_gate._page import page_gate, page_transport
     from refresh_gate._storage import LocalStorageTokenStore, StorageRefused
     from refresh_gate._web_lock import WebLock, cross_tab_lock
 
@@ -86,6 +86,7 @@ if sys.platform in ("webassembly", "emscripten"):
         "cross_tab_lock",
         "page_gate",
         "page_sign_in",
+        "page_transport",
     ]
 
 # `requests` through the gate: Pyodide only (it waits with Pyodide's run_sync), and

@@ -6,7 +6,14 @@
 //
 //   node tests/oidc/provider.mjs --port P --page-origin http://127.0.0.1:Q
 //       [--client-id ID] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
-//       [--api-audience AUD] [--access-token-ttl SECONDS]
+//       [--api-audience AUD] [--access-token-ttl SECONDS] [--dpop]
+//
+// --dpop: DPoP (RFC 9449) with server nonces. oidc-provider 9 takes DPoP proofs by default
+// (features.dPoP is on) and binds the tokens of a request that carries one; with --dpop
+// it also issues DPoP-Nonce (exposed to the page by CORS) and requires a proof with a
+// current nonce on every DPoP request, so that a client's nonce retry is exercised. Its
+// default does not rotate a DPoP-bound refresh token until 70 % of its life; this
+// provider's rotateRefreshToken: true rotates it on every refresh all the same.
 //
 // Prints one JSON line on stdout once it listens on 127.0.0.1: {"issuer": ...}. Writes the
 // provider's own events to stderr, one JSON line each ({"event": ..., ...}): the token
@@ -49,6 +56,7 @@ function readOptions() {
       "post-logout-redirect-uri": { type: "string", multiple: true },
       "api-audience": { type: "string", default: "urn:refresh-gate:api" },
       "access-token-ttl": { type: "string", default: "30" },
+      dpop: { type: "boolean", default: false },
     },
   });
   if (!values.port || !values["page-origin"]) {
@@ -63,6 +71,7 @@ function readOptions() {
     postLogoutRedirectUris: values["post-logout-redirect-uri"] ?? [`${pageOrigin}/`],
     apiAudience: values["api-audience"],
     accessTokenTtl: Number(values["access-token-ttl"]),
+    dpop: values.dpop,
   };
 }
 
@@ -82,6 +91,11 @@ async function logoutSource(ctx, form) {
 <body><main><h1>Signing out</h1>${confirmed}
 <noscript><button type="submit" form="op.logoutForm">Sign out</button></noscript>
 <script>document.getElementById("op.logoutForm").submit()</script></main></body></html>`;
+}
+
+/** DPoP as --dpop turns it on: nonces from a fresh secret, required on every DPoP request. */
+function dpopWithNonces() {
+  return { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true };
 }
 
 function configuration(options) {
@@ -130,6 +144,7 @@ function configuration(options) {
     },
     features: {
       devInteractions: { enabled: true },
+      ...(options.dpop ? { dPoP: dpopWithNonces() } : {}),
       revocation: {
         enabled: true,
         async allowedPolicy(ctx, client, token) {

@@ -129,14 +129,15 @@ class SqlStore:
     ) -> Rotation:
         """Spend a token and store its successor, or resend it (see `AuthStore.rotate`)."""
         with self._transaction() as conn:
-            # A token bound to another key than the caller's matches nothing: not spent.
+            # A token bound to another key than the caller's matches nothing: not spent. So
+            # the successor is bound to the caller's key: the token's own, or a first one.
             spent = self._run(
                 conn,
                 "UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?, sealed_successor = ?"
                 " WHERE hash = ? AND spent_at IS NULL AND expires_at > ?"
                 " AND (jkt IS NULL OR jkt = ?)"
                 " AND family_id IN (SELECT id FROM families WHERE revoked_at IS NULL)"
-                " RETURNING family_id, parent_hash, jkt",
+                " RETURNING family_id, parent_hash",
                 now,
                 successor_hash,
                 sealed_successor,
@@ -149,15 +150,8 @@ class SqlStore:
                     conn, token_hash, now=now, reuse_grace=reuse_grace, jkt=jkt
                 )
             else:
-                family_id, parent_hash, bound_to = spent
                 outcome = self._store_successor(
-                    conn,
-                    token_hash,
-                    successor_hash,
-                    family_id,
-                    parent_hash,
-                    expires_at=expires_at,
-                    jkt=bound_to or jkt,
+                    conn, token_hash, successor_hash, *spent, expires_at=expires_at, jkt=jkt
                 )
         # Raised after COMMIT, so a revocation made while refusing is kept.
         if isinstance(outcome, RefreshRefused):

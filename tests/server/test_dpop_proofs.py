@@ -257,6 +257,7 @@ def test_a_bearer_token_sent_with_the_dpop_scheme_gets_401(
     answer = _call(client, token, key.proof("GET", RESOURCE_URL, token, now=clock.now))
 
     _assert_refused(answer, "invalid_token")
+    assert "not DPoP-bound" in answer.json()["message"]
     assert _call(client, token, scheme="Bearer").status_code == 200
 
 

@@ -145,6 +145,20 @@ def test_tabs_racing_one_bound_refresh_within_the_grace_share_one_bound_successo
     assert _binding(database, first.json()["refresh_token"]) == owner.jkt
 
 
+def test_a_racer_without_the_key_gets_nothing_from_a_session_just_bound_to_a_key(
+    client: TestClient, clock: FakeClock
+) -> None:
+    key = ProofKey()
+    pair = _log_in(client, None, clock)  # a Bearer session, then the first refresh with a key
+    upgraded = _refresh(client, pair["refresh_token"], key, clock)
+
+    racer = _refresh(client, pair["refresh_token"], None, clock)  # within the grace
+
+    assert upgraded.status_code == 200
+    _assert_invalid_grant(racer)  # no unbound access token, no bound refresh token
+    assert _refresh(client, pair["refresh_token"], key, clock).status_code == 200
+
+
 def test_a_bad_proof_at_the_token_endpoint_spends_nothing(
     client: TestClient, clock: FakeClock
 ) -> None:

@@ -38,19 +38,24 @@ LATENCY_MS = 100
 CLICK_AT = """at => setTimeout(
     () => document.getElementById("send-three").click(), at - Date.now())"""
 # The key record browser_calls.js keeps in IndexedDB, as the page sees it.
-STORED_KEY = """() => new Promise((done, failed) => {
-    const opening = indexedDB.open("refresh-gate");
-    opening.onerror = () => failed(opening.error);
-    opening.onsuccess = () => {
-        const keys = opening.result.transaction("dpop-keys").objectStore("dpop-keys");
-        const read = keys.get("current");
-        read.onsuccess = () => done(read.result && {
-            extractable: read.result.privateKey.extractable,
-            type: read.result.privateKey.type,
-            jwk: read.result.jwk,
-        });
-    };
-})"""
+STORED_KEY = """async () => {
+    // Only a database the library made: opening one that is not there would make it.
+    const names = (await indexedDB.databases()).map((database) => database.name);
+    if (!names.includes("refresh-gate")) return null;
+    return new Promise((done, failed) => {
+        const opening = indexedDB.open("refresh-gate");
+        opening.onerror = () => failed(opening.error);
+        opening.onsuccess = () => {
+            const keys = opening.result.transaction("dpop-keys").objectStore("dpop-keys");
+            const read = keys.get("current");
+            read.onsuccess = () => done(read.result ? {
+                extractable: read.result.privateKey.extractable,
+                type: read.result.privateKey.type,
+                jwk: read.result.jwk,
+            } : null);
+        };
+    });
+}"""
 
 STORE_PAIR = "pair => Object.entries(pair).forEach(([k, v]) => localStorage.setItem(k, v))"
 
@@ -174,35 +179,50 @@ def test_two_tabs_with_dpop_share_one_key_and_one_refresh(
         assert storage(tab, "refreshToken") not in (None, refresh_token)
 
 
+@pytest.mark.parametrize("thief_key", ["no key", "a key of its own"])
 def test_a_stolen_pair_is_refused_elsewhere_and_the_users_session_goes_on(
     page: Page,
     browser: Browser,
     network: NetworkLog,
     interpreter: Interpreter,
     dpop_server: ServerProcess,
+    thief_key: str,
 ) -> None:
     log_in(page, interpreter, dpop_server.url)
     stolen = {key: storage(page, key) for key in ("token", "refreshToken", "tokenType")}
+    users_key = page.evaluate(STORED_KEY)["jwk"]
 
     thief = browser.new_context(base_url=dpop_server.url)
     try:
         thief_log = NetworkLog()
         thief.on("response", thief_log.on_response)
         thief.on("request", thief_log.on_request)
+        proofs: list[str] = []
+        thief.on("request", lambda request: proofs.append(request.headers.get("dpop", "")))
         errors = watch_for_errors(thief)
         tab = thief.new_page()
-        tab.goto("/static/favicon.svg")  # the origin, for its localStorage
-        tab.evaluate(
-            "pair => Object.entries(pair).forEach(([k, v]) => localStorage.setItem(k, v))", stolen
-        )
+        if thief_key == "no key":
+            tab.goto("/static/favicon.svg")  # the origin, for its localStorage
+        else:  # a session of its own, and so a key of its own
+            log_in(tab, interpreter)
+        thiefs_key = tab.evaluate(STORED_KEY)
+        tab.evaluate(STORE_PAIR, stolen)
+        mark, first_proof = len(thief_log.answers), len(proofs)
         with tab.expect_response(lambda answer: urlsplit(answer.url).path == TOKEN) as refused:
             tab.goto(interpreter.url("/"))
             wait_ready(tab)
         expect(tab.locator("#login-message")).to_contain_text("session has ended")
 
-        assert calls(thief_log, 0) == [("GET", RESOURCE, 401), ("POST", TOKEN, 400)]
+        assert calls(thief_log, mark) == [("GET", RESOURCE, 401), ("POST", TOKEN, 400)]
         assert refused.value.json()["error"] == "invalid_grant"
-        assert thief.pages[0].evaluate(STORED_KEY) is None  # it never had a key
+        signed = [proof for proof in proofs[first_proof:] if proof]
+        if thiefs_key is None:
+            assert signed == []  # nothing to sign with
+        else:
+            assert thiefs_key["jwk"] != users_key
+            keys = [_decoded(proof.split(".")[0])["jwk"] for proof in signed]
+            assert keys == [thiefs_key["jwk"]] * 2  # its API call and its refresh
+        assert tab.evaluate(STORED_KEY) is None  # its session ended: its key is gone
         assert_clean(thief, errors, thief_log)
     finally:
         thief.close()

@@ -159,15 +159,21 @@
   let database = null; // a promise of the open IndexedDB database, once asked for
   let currentKey = null; // {id, privateKey, jwk} of this tab, as last read or made
 
-  const keyDatabase = () => {
-    database ??= new Promise((opened, failed) => {
-      const opening = indexedDB.open(KEY_DATABASE, 1);
+  // The database at whatever version it has; one that lacks the key store (made by other
+  // code under this name) gets it in a version of its own, instead of failing for good.
+  const openKeyDatabase = (version) =>
+    new Promise((opened, failed) => {
+      const opening = indexedDB.open(KEY_DATABASE, version);
       opening.onupgradeneeded = () => opening.result.createObjectStore(KEY_STORE);
-      opening.onsuccess = () => opened(opening.result);
       opening.onerror = () => failed(opening.error);
+      opening.onsuccess = () => {
+        const found = opening.result;
+        if (found.objectStoreNames.contains(KEY_STORE)) return opened(found);
+        found.close();
+        openKeyDatabase(found.version + 1).then(opened, failed);
+      };
     });
-    return database;
-  };
+  const keyDatabase = () => (database ??= openKeyDatabase());
   // One request on the key store, answered once its transaction has committed. Requests
   // made in order are carried out in order (a logout's delete before a sign-in's put).
   const keyStore = async (mode, work) => {

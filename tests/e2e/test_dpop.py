@@ -253,3 +253,17 @@ def test_server_nonces_cost_one_retry_at_login_and_nothing_in_the_demo(
     assert calls(network, 0)[:2] == [("POST", TOKEN, 400), ("POST", TOKEN, 200)]
 
     assert click_the_demo(page, network) == DEMO
+
+
+def test_a_database_of_that_name_without_the_key_store_does_not_stop_the_login(
+    page: Page, interpreter: Interpreter, dpop_server: ServerProcess
+) -> None:
+    page.goto(dpop_server.url + "/static/favicon.svg")
+    page.evaluate("""() => new Promise((done) => {
+        const opening = indexedDB.open("refresh-gate", 1);  // made by other code, no store
+        opening.onsuccess = () => { opening.result.close(); done(); };
+    })""")
+
+    log_in(page, interpreter, dpop_server.url)
+
+    assert page.evaluate(STORED_KEY)["extractable"] is False

@@ -22,6 +22,7 @@ function fakeIndexedDB(records) {
     return request;
   };
   const database = {
+    objectStoreNames: { contains: () => true },
     createObjectStore() {},
     transaction() {
       const transaction = {};

@@ -25,7 +25,7 @@ BROWSER_CONNECTIONS = 6
 
 def page_transport(
     settings: dict | None = None, *, dpop: bool | None = None, timeout: float = REQUEST_TIMEOUT
-):
+) -> FetchTransport | DPoPTransport:
     """The page's transport: the browser's fetch (FetchTransport), timed out after
     `timeout` seconds; with DPoP (a DPoPTransport around it) where `dpop` is true or, if
     it is None, where `settings` (the page's `[refresh-gate]` table) say `dpop = true`.
@@ -52,10 +52,10 @@ def random_bytes(count: int) -> bytes:
 
 
 def page_gate(transport, store, **options) -> RefreshGate:
-    """A RefreshGate for a page: `transport` (page_transport's) and `store` as above,
-    ending a session deletes a DPoPTransport's key, one refresh across tabs
-    where the browser has Web Locks, six requests on the wire at a time,
-    and `options` for RefreshGate (on_logout, observe, refresh, expiry_skew)."""
+    """A RefreshGate for a page: `transport` (page_transport's; ending the session deletes
+    a DPoPTransport's key) and `store` as above, one refresh across tabs where the browser
+    has Web Locks, six requests on the wire at a time, and `options` for RefreshGate
+    (on_logout, observe, refresh, expiry_skew)."""
     if has_web_locks():
         options.setdefault("refresh_lock", cross_tab_lock)
         options.setdefault("settle_time", SETTLE_TIME)

@@ -16,7 +16,7 @@ from app.provider import ProviderSignIn
 from app.timeline import MAX_ROWS, Timeline
 from refresh_gate import (
     AuthError,
-    FetchTransport,
+    DPoPTransport,
     LocalStorageTokenStore,
     NotLoggedIn,
     RefreshRejected,
@@ -39,16 +39,17 @@ class Demo:
     """The seed's two pages on a refresh gate; `base` is where this page's routes start ("" for
     the MicroPython page, "/pyodide" for the other), `refresh` how the gate refreshes, and
     `sign_in` the page's OpenID Connect provider (an OidcSignIn), if it signs in there
-    instead of with the seed's login form (app/provider.py)."""
+    instead of with the seed's login form (app/provider.py); `transport` the page's
+    (page_transport's: with DPoP proofs where the settings say `dpop = true`)."""
 
-    def __init__(self, base: str, refresh, sign_in=None) -> None:
+    def __init__(self, base: str, refresh, transport, sign_in=None) -> None:
         self.base = base
         self.provider = None if sign_in is None else ProviderSignIn(self, sign_in)
         self.view = View(MAX_ROWS)
         self.store = LocalStorageTokenStore(
             on_failure=self._storage_failed, on_change=self.show_token_left
         )
-        self.transport = FetchTransport(timeout=REQUEST_TIMEOUT)
+        self.transport = transport
         self.refresh = refresh
         self._painter = TimelinePainter(self.view, Timeline(time.time()), self._painted)
         self.gate = page_gate(
@@ -187,6 +188,8 @@ class Demo:
         self.view.busy("submit", True)
         self.view.say("login", "")
         try:
+            if isinstance(self.transport, DPoPTransport):
+                await self.transport.new_key()  # a new sign-in, a new key, in this tab alone
             response = await self.transport(self.refresh.login(user, password))
         except AuthError as error:
             self.view.say("login", f"Could not reach the server: {error}")
@@ -226,7 +229,7 @@ class Demo:
         """What the seed asks the reader to type into the console."""
         tokens = self.store.load()
         if tokens is not None:
-            self.store.save(Tokens(BROKEN_TOKEN, tokens.refresh))
+            self.store.save(Tokens(BROKEN_TOKEN, tokens.refresh, None, tokens.token_type))
         self.show_token_left()
 
     def show_token_left(self) -> None:

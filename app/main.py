@@ -15,12 +15,13 @@ import js
 from pyscript import config
 from pyscript.ffi import create_proxy, to_js
 
-from app.demo import RESOURCE, Demo
+from app.demo import REQUEST_TIMEOUT, RESOURCE, Demo
 from app.interpreter import document, window
 from refresh_gate import (
     AuthError,
     RefreshGate,
     page_sign_in,
+    page_transport,
     refresh_from_settings,
     start_eagerly,
 )
@@ -63,14 +64,15 @@ def _listen(element_id: str, event: str, handler) -> None:
 async def _start_with_provider(base: str, settings: dict) -> None:
     """The page signs in with an OpenID Connect provider (`refresh = "oidc"`): read its
     discovery first, for the gate refreshes at the token endpoint it names."""
-    sign_in = page_sign_in(settings)
+    transport = page_transport(settings, timeout=REQUEST_TIMEOUT)
+    sign_in = page_sign_in(settings, transport)
     try:
         await sign_in.metadata()
     except AuthError as error:
         document.getElementById("login-page").hidden = False
         document.getElementById("login-message").textContent = f"Cannot sign in: {error}"
         return
-    demo = Demo(base, sign_in.refresh(), sign_in)
+    demo = Demo(base, sign_in.refresh(), transport, sign_in)
     button = demo.view.offer_provider_sign_in()
     go = create_proxy(lambda _event: demo.spawn(demo.provider.begin()))
     button.addEventListener("click", go)
@@ -84,7 +86,8 @@ def start() -> None:
     if settings.get("refresh") == "oidc":
         _STARTING.add(start_eagerly(_start_with_provider(base, settings)))
     else:
-        _wire(Demo(base, refresh_from_settings(settings)))
+        transport = page_transport(settings, timeout=REQUEST_TIMEOUT)
+        _wire(Demo(base, refresh_from_settings(settings), transport))
 
 
 def _wire(demo: Demo) -> None:

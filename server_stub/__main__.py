@@ -161,6 +161,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the audience the trusted provider's access tokens must name for this API",
     )
     parser.add_argument(
+        "--require-dpop",
+        action="store_true",
+        help="refuse requests without a DPoP proof (RFC 9449): Bearer tokens stop working; "
+        "without it, a client that sends proofs gets DPoP-bound tokens and others Bearer ones",
+    )
+    parser.add_argument(
+        "--dpop-nonce",
+        action="store_true",
+        help="every DPoP proof must carry the server's nonce (RFC 9449 §8, §9), sent in "
+        "DPoP-Nonce with a use_dpop_nonce error and whenever it changes",
+    )
+    parser.add_argument(
+        "--dpop-nonce-every",
+        type=_non_negative_float,
+        default=defaults.dpop_nonce_every,
+        metavar="S",
+        help="seconds between new nonces; a nonce is accepted for one to two of these "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
         "--bench",
         action="store_true",
         help="also serve the benchmark's pages under /bench/ (see `make bench`; off by default)",
@@ -168,6 +188,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if bool(args.trust_issuer) != bool(args.audience):
         parser.error("--trust-issuer and --audience go together")
+    if args.dpop_nonce_every <= 0:
+        parser.error("--dpop-nonce-every must be more than 0 seconds")
     return args
 
 
@@ -189,6 +211,9 @@ def config_from(args: argparse.Namespace) -> Config:
         cors_origin=args.cors_origin,
         trusted_issuer=args.trust_issuer,
         trusted_audience=args.audience,
+        require_dpop=args.require_dpop,
+        dpop_nonce=args.dpop_nonce,
+        dpop_nonce_every=args.dpop_nonce_every,
     )
 
 

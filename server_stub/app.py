@@ -12,9 +12,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server_stub.config import Config
 from server_stub.cors import CorsMiddleware
-from server_stub.errors import InvalidToken, install_error_handlers
+from server_stub.dpop_checks import NONCE_HEADER, DPoPChecks
+from server_stub.dpop_nonces import DPoPNonces
+from server_stub.errors import install_error_handlers
 from server_stub.headers import SecurityHeadersMiddleware
-from server_stub.issuer_tokens import IssuerTokens, unverified_issuer
+from server_stub.issuer_tokens import IssuerTokens
 from server_stub.limits import LoginLimiter
 from server_stub.middleware import BodyLimitMiddleware, NoStoreMiddleware
 from server_stub.oauth import (
@@ -24,15 +26,22 @@ from server_stub.oauth import (
     add_oauth_routes,
     add_revocation_route,
 )
-from server_stub.openapi import BEARER_CHALLENGE, error_responses, refresh_token_links
+from server_stub.openapi import (
+    BEARER_CHALLENGE,
+    DPOP_NONCE,
+    DPOP_PROOF_PARAMETER,
+    error_responses,
+    refresh_token_links,
+)
 from server_stub.origins import parse_origin, token_origins
 from server_stub.passwords import PasswordChecker
 from server_stub.pruning import Pruner
+from server_stub.resource_auth import Caller, ResourceAuth
 from server_stub.schemas import Credentials, RefreshRequest, TokenResponse
 from server_stub.secret import load_key_set
 from server_stub.sessions import Sessions, TokenPair
 from server_stub.store import open_store
-from server_stub.tokens import AccessClaims, AccessTokens
+from server_stub.tokens import AccessTokens
 from server_stub.web import add_page_routes
 
 
@@ -42,14 +51,19 @@ def create_app(config: Config) -> FastAPI:
     passwords = PasswordChecker()
     if not store.has_users():
         store.add_user(config.seed_user, passwords.hash(config.seed_password))
+    keys = load_key_set(config.keys_path, config.db_path, now=config.clock())
     access_tokens = AccessTokens(
-        load_key_set(config.keys_path, config.db_path, now=config.clock()),
+        keys,
         issuer=config.issuer,
         audience=config.audience,
         ttl=config.access_ttl,
         clock=config.clock,
     )
     sessions = Sessions(store, access_tokens, passwords, config)
+    nonces = None
+    if config.dpop_nonce:
+        nonces = DPoPNonces(keys, config.clock, every=config.dpop_nonce_every)
+    dpop_checks = DPoPChecks(store, config.clock, nonces=nonces, required=config.require_dpop)
     login_limiter = LoginLimiter(
         store, config.clock, attempts=config.login_attempts, window=config.login_window
     )
@@ -93,21 +107,15 @@ def create_app(config: Config) -> FastAPI:
     issuer_tokens = None
     if config.trusted_issuer and config.trusted_audience:
         issuer_tokens = IssuerTokens(config.trusted_issuer, config.trusted_audience)
+    resource_auth = ResourceAuth(access_tokens, issuer_tokens, dpop_checks)
 
-    def bearer_claims(
+    def api_caller(
         request: Request,
         _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
-    ) -> AccessClaims:
-        """Verify the ``Authorization: Bearer`` access token of the request."""
-        # Parsed here rather than by HTTPBearer, which only declares the scheme in the schema.
-        authorization = request.headers.get("authorization")
-        scheme, _, token = (authorization or "").strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise InvalidToken("a Bearer access token is required")
-        if issuer_tokens is not None and unverified_issuer(token) == issuer_tokens.issuer:
-            return issuer_tokens.verify(token)  # the trusted provider's
-        return access_tokens.verify(token)
+    ) -> Caller:
+        """Verify the access token of the request, Bearer or DPoP with its proof."""
+        # Parsed by ResourceAuth; HTTPBearer only declares the scheme in the schema.
+        return resource_auth.caller(request.scope)
 
     @app.post(
         "/authorization/token",
@@ -151,17 +159,22 @@ def create_app(config: Config) -> FastAPI:
         "/api/resources",
         operation_id="getResources",
         response_class=PlainTextResponse,
-        responses=error_responses(401, 413, headers={401: BEARER_CHALLENGE}),
+        responses={
+            200: {"headers": DPOP_NONCE},
+            **error_responses(401, 413, headers={401: {**BEARER_CHALLENGE, **DPOP_NONCE}}),
+        },
+        openapi_extra={"parameters": [DPOP_PROOF_PARAMETER]},
     )
-    async def resources(
-        claims: Annotated[AccessClaims, Depends(bearer_claims)],
-    ) -> PlainTextResponse:
+    async def resources(caller: Annotated[Caller, Depends(api_caller)]) -> PlainTextResponse:
         """The protected resource: says whose token was presented."""
         if config.api_delay:
             await asyncio.sleep(config.api_delay)
-        return PlainTextResponse(f"protected resources, username: {claims.name}")
+        answer = PlainTextResponse(f"protected resources, username: {caller.claims.name}")
+        if caller.nonce is not None:
+            answer.headers[NONCE_HEADER] = caller.nonce
+        return answer
 
-    add_oauth_routes(app, sessions, login_limiter)
+    add_oauth_routes(app, sessions, login_limiter, dpop_checks)
     add_revocation_route(app, sessions)
     add_page_routes(app, config.web_root, config.bench_root)
     return app

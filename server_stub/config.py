@@ -46,6 +46,12 @@ class Config:
     # accepts beside its own (server_stub/issuer_tokens.py). None: only its own.
     trusted_issuer: str | None = None
     trusted_audience: str | None = None
+    # DPoP (RFC 9449, server_stub/dpop.py): proofs are checked whenever a client sends one;
+    # require_dpop refuses clients that send none (Bearer tokens). dpop_nonce asks every
+    # proof for the server's nonce, which changes every dpop_nonce_every seconds.
+    require_dpop: bool = False
+    dpop_nonce: bool = False
+    dpop_nonce_every: float = 300.0
     issuer: str = "pyscript-refresh-gate"
     audience: str = "pyscript-refresh-gate-api"
     seed_user: str = "andreyka26_"
@@ -62,3 +68,5 @@ class Config:
             raise ValueError("login_attempts and login_window must be positive")
         if self.prune_every < 0:
             raise ValueError("prune_every must not be negative")
+        if self.dpop_nonce_every <= 0:
+            raise ValueError("dpop_nonce_every must be positive")

@@ -15,12 +15,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# What the page's refresh sends (refresh_gate/_refresh.py): both are safelisted, so a browser
-# sends no preflight for it; the answer to one that comes anyway says the same.
+# What the page's refresh sends (refresh_gate/_refresh.py). Accept and a form's Content-Type
+# are safelisted; a DPoP proof (RFC 9449) is not, so a refresh with one is preflighted.
 ALLOWED_METHODS = "POST"
-ALLOWED_HEADERS = "Accept, Content-Type"
-# Headers of the answer the page may read besides the safelisted ones.
-EXPOSED_HEADERS = "Retry-After, WWW-Authenticate"
+ALLOWED_HEADERS = "Accept, Content-Type, DPoP"
+# Headers of the answer the page may read besides the safelisted ones: the server's DPoP
+# nonce (RFC 9449 §8) among them.
+EXPOSED_HEADERS = "DPoP-Nonce, Retry-After, WWW-Authenticate"
 PREFLIGHT_MAX_AGE = "600"
 
 

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from server_stub.dpop import ALGORITHMS
 from server_stub.headers import SECURITY_HEADERS
 from server_stub.store import StoreUnavailable
 
@@ -65,6 +66,32 @@ class InvalidToken(ApiError):
     def headers(self) -> dict[str, str]:
         """The challenge a Bearer client expects with a 401."""
         return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class DPoPChallenge(ApiError):
+    """A 401 that asks for DPoP (RFC 9449 §7.1): ``invalid_token`` (the token is missing,
+    invalid, or not bound as it is sent), ``invalid_dpop_proof``, or ``use_dpop_nonce``
+    (§9: send the proof again with the nonce in ``DPoP-Nonce``)."""
+
+    status_code = 401
+
+    def __init__(self, code: str, message: str, nonce: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.nonce = nonce
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The DPoP challenge, naming the algorithms a proof may use, and the nonce if any."""
+        description = self.message.replace("\\", "?").replace('"', "'")
+        challenge = (
+            f'DPoP error="{self.code}", error_description="{description}",'
+            f' algs="{" ".join(ALGORITHMS)}"'
+        )
+        headers = {"WWW-Authenticate": challenge}
+        if self.nonce is not None:
+            headers["DPoP-Nonce"] = self.nonce
+        return headers
 
 
 def error_response(

@@ -4,7 +4,9 @@ RFC 9068 JWTs the API accepts beside its own, as an API behind Keycloak or Auth0
 Checked by pinned rules: the signature against the provider's published keys (its JWKS,
 found through its discovery document, kept, and fetched again for an unknown `kid` at most
 once a minute), asymmetric algorithms only (never `none` or a MAC), `typ` at+jwt, `iss`
-exactly the trusted issuer, `aud` naming this API, `exp` and `nbf`.
+exactly the trusted issuer, `aud` naming this API, `exp` and `nbf`. A token with `cnf.jkt`
+(the provider bound it to a DPoP key) takes the same proof as the server's own
+(server_stub/resource_auth.py).
 """
 
 import json
@@ -15,7 +17,7 @@ import urllib.request
 import jwt
 
 from server_stub.errors import InvalidToken
-from server_stub.tokens import LEEWAY_SECONDS, MAX_TOKEN_LENGTH, AccessClaims
+from server_stub.tokens import LEEWAY_SECONDS, MAX_TOKEN_LENGTH, AccessClaims, bound_key
 
 ALGORITHMS = ["RS256", "ES256"]
 _ACCEPTED_TYPES = {"at+jwt", "application/at+jwt"}
@@ -82,7 +84,7 @@ class IssuerTokens:
         subject = payload["sub"]
         if not isinstance(subject, str):
             raise InvalidToken("access token is not valid")
-        return AccessClaims(user_id=subject, name=subject)
+        return AccessClaims(user_id=subject, name=subject, jkt=bound_key(payload))
 
     def _key(self, kid: object) -> jwt.PyJWK:
         if not isinstance(kid, str):

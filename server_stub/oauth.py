@@ -11,6 +11,11 @@ with their rotation and reuse detection (server_stub/sessions.py) and the failed
   such a client has no secret to prove it (§2.1).
 - Success (§5.1): 200 `{"access_token", "token_type": "Bearer", "expires_in",
   "refresh_token"}`; the refresh grant rotates the refresh token every time.
+- DPoP (RFC 9449 §5): a request with a valid proof gets `token_type: "DPoP"`, an access
+  token with `cnf.jkt` and a refresh token bound to that key, which only a proof by the
+  same key refreshes (else `invalid_grant`, and the token stays unspent). A bad proof is
+  400 `invalid_dpop_proof`; a proof without the server's nonce (`--dpop-nonce`), 400
+  `use_dpop_nonce` with `DPoP-Nonce`; no proof under `--require-dpop`, `invalid_dpop_proof`.
 - Errors (§5.2): 400 `{"error", "error_description"}`: `invalid_request`, `invalid_grant`
   (a wrong user name or password, or a refresh token that is unknown, spent, revoked or
   expired), `unsupported_grant_type`, `invalid_scope`. `invalid_client` when a client tries
@@ -42,6 +47,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server_stub.dpop import InvalidProof, Proof
+from server_stub.dpop_checks import NONCE_HEADER, DPoPChecks, NonceRequired
 from server_stub.errors import InvalidCredentials, InvalidGrant
 from server_stub.limits import LoginLimiter, TooManyAttempts
 from server_stub.openapi import oauth_revoke_openapi, oauth_token_openapi
@@ -163,26 +170,45 @@ def check_scope(scope: str | None) -> None:
         raise OAuthError("invalid_scope", f"the only scope is {' '.join(sorted(SCOPES))}")
 
 
-def add_oauth_routes(app: FastAPI, sessions: Sessions, login_limiter: LoginLimiter) -> None:
+def token_request_proof(checks: DPoPChecks, scope: Scope) -> Proof | None:
+    """The token request's DPoP proof, checked and remembered; None for a Bearer client."""
+    try:
+        proof = checks.proof_of(scope)
+        if proof is None:
+            if checks.required:
+                raise InvalidProof("this server requires a DPoP proof")
+            return None
+        checks.remember(proof)
+    except InvalidProof as refused:
+        raise OAuthError("invalid_dpop_proof", str(refused)) from None
+    except NonceRequired as needed:
+        nonce = {NONCE_HEADER: needed.nonce}
+        raise OAuthError("use_dpop_nonce", str(needed), headers=nonce) from None
+    return proof
+
+
+def add_oauth_routes(
+    app: FastAPI, sessions: Sessions, login_limiter: LoginLimiter, dpop_checks: DPoPChecks
+) -> None:
     """Add `POST /oauth/token` on `sessions` and `login_limiter`; register before the page.
 
     Its middleware, `TokenEndpointHeaders`, goes outside the body limit, so that every
     answer carries its headers.
     """
 
-    def password_grant(fields: dict[str, str], address: str) -> TokenPair:
+    def password_grant(fields: dict[str, str], address: str, jkt: str | None) -> TokenPair:
         name, password = _required(fields, "username"), _required(fields, "password")
         try:
             with login_limiter.attempt(name, address):
-                return sessions.login(name, password)
+                return sessions.login(name, password, jkt)
         except InvalidCredentials as wrong:
             raise OAuthError("invalid_grant", wrong.message) from None
         except TooManyAttempts as blocked:
             raise OAuthError("too_many_attempts", blocked.message, 429, blocked.headers) from None
 
-    def refresh_grant(fields: dict[str, str]) -> TokenPair:
+    def refresh_grant(fields: dict[str, str], jkt: str | None) -> TokenPair:
         try:
-            return sessions.refresh(_required(fields, "refresh_token"))
+            return sessions.refresh(_required(fields, "refresh_token"), jkt)
         except InvalidGrant as refused:
             raise OAuthError("invalid_grant", refused.message) from None
 
@@ -200,19 +226,23 @@ def add_oauth_routes(app: FastAPI, sessions: Sessions, login_limiter: LoginLimit
                 )
             check_scope(fields.get("scope"))
             # Off the event loop: a password check takes Argon2's time, and the store blocks.
+            proof = await run_in_threadpool(token_request_proof, dpop_checks, request.scope)
+            jkt = proof.jkt if proof is not None else None
             if grant_type == "password":
-                pair = await run_in_threadpool(password_grant, fields, address)
+                pair = await run_in_threadpool(password_grant, fields, address, jkt)
             else:
-                pair = await run_in_threadpool(refresh_grant, fields)
+                pair = await run_in_threadpool(refresh_grant, fields, jkt)
         except OAuthError as error:
             return error.response()
+        nonce = dpop_checks.nonce_to_send(proof)
         return JSONResponse(
             {
                 "access_token": pair.access_token,
-                "token_type": "Bearer",
+                "token_type": "DPoP" if proof is not None else "Bearer",
                 "expires_in": pair.expires_in,
                 "refresh_token": pair.refresh_token,
-            }
+            },
+            headers={NONCE_HEADER: nonce} if nonce is not None else None,
         )
 
 

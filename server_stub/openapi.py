@@ -39,10 +39,30 @@ _HEADERS: dict[int, dict[str, Any]] = {
 
 BEARER_CHALLENGE = {
     "WWW-Authenticate": {
-        "description": "The Bearer challenge (RFC 6750 §3).",
+        "description": "The Bearer challenge (RFC 6750 §3), or where DPoP is at stake the DPoP "
+        'one (RFC 9449 §7.1): `DPoP error="invalid_token" | "invalid_dpop_proof" | '
+        '"use_dpop_nonce", error_description="...", algs="ES256 PS256 RS256 EdDSA"`.',
         "required": True,
         "schema": {"type": "string"},
     }
+}
+# RFC 9449 §8, §9: the server's nonce, with use_dpop_nonce and when it has changed.
+DPOP_NONCE = {
+    "DPoP-Nonce": {
+        "description": "The nonce the next DPoP proof must carry (with --dpop-nonce).",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$"},
+    }
+}
+DPOP_PROOF_PARAMETER = {
+    "name": "DPoP",
+    "in": "header",
+    "required": False,
+    "description": "A DPoP proof JWT (RFC 9449 §4): typ dpop+jwt, alg ES256, PS256, RS256 or "
+    "EdDSA, the public jwk; jti, htm, htu, iat, and at the API ath. Checked when sent to the "
+    "token endpoint or with a DPoP token (at most 8192 characters); beside a Bearer token "
+    "it is ignored.",
+    "schema": {"type": "string"},
 }
 
 
@@ -121,17 +141,26 @@ def oauth_token_openapi() -> dict[str, Any]:
     return {
         "operation_id": "oauthToken",
         "openapi_extra": {
+            "parameters": [DPOP_PROOF_PARAMETER],
             "requestBody": {
                 "required": True,
                 "content": {"application/x-www-form-urlencoded": {"schema": _OAUTH_FORM}},
-            }
+            },
         },
         "responses": {
             200: {
-                **answer("A new token pair (RFC 6749 §5.1).", OAuthTokenResponse),
+                **answer(
+                    "A new token pair (RFC 6749 §5.1); DPoP-bound with a DPoP proof.",
+                    OAuthTokenResponse,
+                    DPOP_NONCE,
+                ),
                 "links": _links_for("$response.body#/refresh_token"),
             },
-            400: answer("An error of RFC 6749 §5.2.", OAuthErrorBody),
+            400: answer(
+                "An error of RFC 6749 §5.2, or of RFC 9449: invalid_dpop_proof, use_dpop_nonce.",
+                OAuthErrorBody,
+                DPOP_NONCE,
+            ),
             401: answer(
                 "invalid_client: this server has no confidential clients.",
                 OAuthErrorBody,

@@ -55,6 +55,13 @@ CREATE TABLE IF NOT EXISTS login_attempts (
 );
 CREATE INDEX IF NOT EXISTS login_attempts_by_key ON login_attempts (key, charged_at);
 CREATE INDEX IF NOT EXISTS login_attempts_by_time ON login_attempts (charged_at);
+CREATE TABLE IF NOT EXISTS dpop_proofs (
+    key TEXT PRIMARY KEY,
+    expires_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dpop_proofs_by_expiry ON dpop_proofs (expires_at);
+-- Added after the first release: a database made by it gets it at its next start.
+ALTER TABLE refresh_tokens ADD COLUMN IF NOT EXISTS jkt TEXT;
 """
 
 

@@ -49,8 +49,12 @@ class Sessions:
         self._reuse_grace = config.reuse_grace
         self._clock = config.clock
 
-    def login(self, name: str, password: str) -> TokenPair:
-        """Check the password and open a new session; other sessions stay as they are."""
+    def login(self, name: str, password: str, jkt: str | None = None) -> TokenPair:
+        """Check the password and open a new session; other sessions stay as they are.
+
+        With ``jkt``, the thumbprint of the DPoP key the client proved, both tokens are
+        bound to that key.
+        """
         user = self._store.find_user(name)
         matches = self._passwords.verify(user.password_hash if user else None, password)
         if user is None or not matches:
@@ -62,16 +66,20 @@ class Sessions:
             hash_refresh_token(refresh_token),
             now=now,
             expires_at=now + self._refresh_ttl,
+            jkt=jkt,
         )
-        return self._pair(user.id, user.name, refresh_token)
+        return self._pair(user.id, user.name, refresh_token, jkt)
 
-    def refresh(self, refresh_token: str) -> TokenPair:
+    def refresh(self, refresh_token: str, jkt: str | None = None) -> TokenPair:
         """Exchange a refresh token, once, for a new pair in the same session.
 
         Presented again within the reuse grace (its answer was lost, or another tab raced
         this one), it gets the same refresh token again, with a new access token, as long as
         that successor is unused: the server issued one successor, and both callers end with
         it. The successor is kept only sealed with the presented token (server_stub/sealing.py).
+
+        A token bound to a DPoP key is refused, and left as it is, unless ``jkt`` is that
+        key's thumbprint; the new access token is bound to ``jkt``.
         """
         successor = new_refresh_token()
         now = self._clock()
@@ -84,6 +92,7 @@ class Sessions:
                 now=now,
                 expires_at=now + self._refresh_ttl,
                 reuse_grace=self._reuse_grace,
+                jkt=jkt,
             )
         except RefreshRefused as refused:
             raise InvalidGrant(refused.reason) from None
@@ -92,16 +101,16 @@ class Sessions:
             if resent is None:
                 raise InvalidGrant("refresh token was already used")
             successor = resent
-        return self._pair(rotation.user.id, rotation.user.name, successor)
+        return self._pair(rotation.user.id, rotation.user.name, successor, jkt)
 
     def logout(self, refresh_token: str) -> None:
         """End the session of this refresh token; its other refresh tokens stop working."""
         self._store.revoke_family(hash_refresh_token(refresh_token), now=self._clock())
 
-    def _pair(self, user_id: str, name: str, refresh_token: str) -> TokenPair:
+    def _pair(self, user_id: str, name: str, refresh_token: str, jkt: str | None) -> TokenPair:
         return TokenPair(
             user_id=user_id,
-            access_token=self._access_tokens.issue(user_id, name),
+            access_token=self._access_tokens.issue(user_id, name, jkt),
             refresh_token=refresh_token,
             expires_in=self._access_tokens.ttl,
         )

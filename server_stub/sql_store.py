@@ -87,7 +87,15 @@ class SqlStore:
             ).fetchone()
         return User(*row) if row else None
 
-    def start_family(self, user_id: str, token_hash: str, *, now: float, expires_at: float) -> str:
+    def start_family(
+        self,
+        user_id: str,
+        token_hash: str,
+        *,
+        now: float,
+        expires_at: float,
+        jkt: str | None = None,
+    ) -> str:
         """Open a new session for a login, holding its first refresh token; return its id."""
         family_id = uuid.uuid4().hex
         with self._transaction() as conn:
@@ -100,10 +108,11 @@ class SqlStore:
             )
             self._run(
                 conn,
-                "INSERT INTO refresh_tokens (hash, family_id, expires_at) VALUES (?, ?, ?)",
+                "INSERT INTO refresh_tokens (hash, family_id, expires_at, jkt) VALUES (?, ?, ?, ?)",
                 token_hash,
                 family_id,
                 expires_at,
+                jkt,
             )
         return family_id
 
@@ -116,13 +125,17 @@ class SqlStore:
         now: float,
         expires_at: float,
         reuse_grace: float,
+        jkt: str | None = None,
     ) -> Rotation:
         """Spend a token and store its successor, or resend it (see `AuthStore.rotate`)."""
         with self._transaction() as conn:
+            # A token bound to another key than the caller's matches nothing: not spent. So
+            # the successor is bound to the caller's key: the token's own, or a first one.
             spent = self._run(
                 conn,
                 "UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?, sealed_successor = ?"
                 " WHERE hash = ? AND spent_at IS NULL AND expires_at > ?"
+                " AND (jkt IS NULL OR jkt = ?)"
                 " AND family_id IN (SELECT id FROM families WHERE revoked_at IS NULL)"
                 " RETURNING family_id, parent_hash",
                 now,
@@ -130,12 +143,15 @@ class SqlStore:
                 sealed_successor,
                 token_hash,
                 now,
+                jkt,
             ).fetchone()
             if spent is None:
-                outcome = self._refuse_or_resend(conn, token_hash, now=now, reuse_grace=reuse_grace)
+                outcome = self._refuse_or_resend(
+                    conn, token_hash, now=now, reuse_grace=reuse_grace, jkt=jkt
+                )
             else:
                 outcome = self._store_successor(
-                    conn, token_hash, successor_hash, *spent, expires_at=expires_at
+                    conn, token_hash, successor_hash, *spent, expires_at=expires_at, jkt=jkt
                 )
         # Raised after COMMIT, so a revocation made while refusing is kept.
         if isinstance(outcome, RefreshRefused):
@@ -151,15 +167,17 @@ class SqlStore:
         parent_hash: str | None,
         *,
         expires_at: float,
+        jkt: str | None,
     ) -> Rotation:
         self._run(
             conn,
-            "INSERT INTO refresh_tokens (hash, family_id, expires_at, parent_hash)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO refresh_tokens (hash, family_id, expires_at, parent_hash, jkt)"
+            " VALUES (?, ?, ?, ?, ?)",
             successor_hash,
             family_id,
             expires_at,
             token_hash,
+            jkt,
         )
         if parent_hash is not None:
             # This token was its parent's successor; now that it is used, never resend it.
@@ -177,12 +195,18 @@ class SqlStore:
         return Rotation(User(*user))
 
     def _refuse_or_resend(
-        self, conn: Connection, token_hash: str, *, now: float, reuse_grace: float
+        self,
+        conn: Connection,
+        token_hash: str,
+        *,
+        now: float,
+        reuse_grace: float,
+        jkt: str | None,
     ) -> Rotation | RefreshRefused:
         """Why the token was not spent now, or the successor it was spent for moments ago."""
         row = self._run(
             conn,
-            "SELECT t.family_id, t.spent_at, f.revoked_at,"
+            "SELECT t.family_id, t.spent_at, f.revoked_at, t.jkt,"
             " t.successor_hash, t.sealed_successor, u.id, u.name, u.password_hash"
             " FROM refresh_tokens t JOIN families f ON f.id = t.family_id"
             " JOIN users u ON u.id = f.user_id WHERE t.hash = ?",
@@ -190,7 +214,11 @@ class SqlStore:
         ).fetchone()
         if row is None:
             return RefreshRefused("refresh token is not recognised")
-        family_id, spent_at, revoked_at, resent_hash, resent, *user = row
+        family_id, spent_at, revoked_at, bound_to, resent_hash, resent, *user = row
+        if bound_to is not None and bound_to != jkt:
+            # Before any reuse rule: whoever lacks the key can neither spend the token nor,
+            # by replaying a spent one, revoke the session of the one who has it.
+            return RefreshRefused("refresh token is bound to another DPoP key")
         if revoked_at is not None:
             return RefreshRefused("session has ended; log in again")
         if spent_at is None:  # unspent in a live family, yet the update matched nothing
@@ -209,11 +237,13 @@ class SqlStore:
         # ends, and is read as last committed: a successor is never resent once it was used.
         successor = self._run(
             conn,
-            "SELECT spent_at FROM refresh_tokens WHERE hash = ?" + self.LOCK_TO_READ,
+            "SELECT spent_at, jkt FROM refresh_tokens WHERE hash = ?" + self.LOCK_TO_READ,
             resent_hash,
         ).fetchone()
         if successor is None or successor[0] is not None:
             return RefreshRefused("refresh token was already used")
+        if successor[1] is not None and successor[1] != jkt:
+            return RefreshRefused("refresh token was already used, by another DPoP key")
         return Rotation(User(*user), SealedSuccessor(bytes(resent), resent_hash))
 
     def revoke_family(self, token_hash: str, *, now: float) -> None:
@@ -259,6 +289,18 @@ class SqlStore:
             )
         return AttemptCharge(ids=ids)
 
+    def remember_proof(self, key: str, *, expires_at: float) -> bool:
+        """Record a DPoP proof unless it was recorded before (see `AuthStore.remember_proof`)."""
+        with self._transaction() as conn:
+            inserted = self._run(
+                conn,
+                "INSERT INTO dpop_proofs (key, expires_at) VALUES (?, ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                key,
+                expires_at,
+            )
+            return inserted.rowcount == 1
+
     def refund_attempt(self, ids: Sequence[int]) -> None:
         """Take back the charges of an attempt that succeeded."""
         with self._transaction() as conn:
@@ -297,6 +339,12 @@ class SqlStore:
                 "DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts"
                 f" WHERE charged_at <= ? LIMIT ?{lock})",
                 now - login_window,
+                limit,
+            ),
+            (
+                "DELETE FROM dpop_proofs WHERE key IN (SELECT key FROM dpop_proofs"
+                f" WHERE expires_at <= ? LIMIT ?{lock})",
+                now,
                 limit,
             ),
         ):

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS login_attempts (
 );
 CREATE INDEX IF NOT EXISTS login_attempts_by_key ON login_attempts (key, charged_at);
 CREATE INDEX IF NOT EXISTS login_attempts_by_time ON login_attempts (charged_at);
+CREATE TABLE IF NOT EXISTS dpop_proofs (
+    key TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dpop_proofs_by_expiry ON dpop_proofs (expires_at);
 """
 # Columns added after the first release: a file made by it gets them at its next start.
 _ADDED_COLUMNS = {
@@ -51,6 +56,7 @@ _ADDED_COLUMNS = {
         "parent_hash": "TEXT",
         "successor_hash": "TEXT",
         "sealed_successor": "BLOB",
+        "jkt": "TEXT",
     },
 }
 _ADDED_INDEXES = """

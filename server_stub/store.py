@@ -65,7 +65,8 @@ class StoreUnavailable(Exception):
 
 
 class AuthStore(Protocol):
-    """Users, sessions (refresh-token families), refresh tokens and failed-login charges."""
+    """Users, sessions (refresh-token families), refresh tokens, failed-login charges and
+    the DPoP proofs seen."""
 
     def has_users(self) -> bool:
         """Tell whether any account exists yet."""
@@ -79,8 +80,19 @@ class AuthStore(Protocol):
         """Return the account with this name, if any."""
         ...
 
-    def start_family(self, user_id: str, token_hash: str, *, now: float, expires_at: float) -> str:
-        """Open a new session for a login, holding its first refresh token; return its id."""
+    def start_family(
+        self,
+        user_id: str,
+        token_hash: str,
+        *,
+        now: float,
+        expires_at: float,
+        jkt: str | None = None,
+    ) -> str:
+        """Open a new session for a login, holding its first refresh token; return its id.
+
+        With ``jkt`` (a DPoP key's thumbprint) the token is bound to that key.
+        """
         ...
 
     def rotate(
@@ -92,6 +104,7 @@ class AuthStore(Protocol):
         now: float,
         expires_at: float,
         reuse_grace: float,
+        jkt: str | None = None,
     ) -> Rotation:
         """Spend a refresh token and store its successor in one transaction.
 
@@ -102,7 +115,17 @@ class AuthStore(Protocol):
         unknown, revoked or expired token, and for a spent one whose successor is gone or
         used. A token spent more than ``reuse_grace`` seconds ago is taken as stolen: its
         whole family is revoked, so whoever holds the successor is logged out too.
+
+        A token bound to a DPoP key is exchanged only by a caller proving that key
+        (``jkt``, the thumbprint of its proof's key); anyone else gets `RefreshRefused`
+        and changes nothing: the token is not spent, its family not revoked. The successor
+        is bound to the token's key, or, for an unbound token, to ``jkt``.
         """
+        ...
+
+    def remember_proof(self, key: str, *, expires_at: float) -> bool:
+        """Record a DPoP proof (``key`` names its URL and ``jti``) until ``expires_at``;
+        False if it was recorded before. Check and record are one statement on every node."""
         ...
 
     def revoke_family(self, token_hash: str, *, now: float) -> None:
@@ -124,8 +147,9 @@ class AuthStore(Protocol):
         """Delete (or wipe) up to ``limit`` rows of each kind that can no longer matter.
 
         Those are refresh tokens past their own expiry, families with no token left,
-        sealed successors older than ``reuse_grace`` and login charges older than
-        ``login_window``. Each kind is its own short transaction. Returns the rows touched.
+        sealed successors older than ``reuse_grace``, login charges older than
+        ``login_window`` and DPoP proofs past their ``expires_at``. Each kind is its own
+        short transaction. Returns the rows touched.
         """
         ...
 

@@ -24,6 +24,21 @@ class AccessClaims:
 
     user_id: str
     name: str
+    # The thumbprint of the DPoP key the token is bound to (its `cnf.jkt`, RFC 9449 §6.1).
+    jkt: str | None = None
+
+
+def bound_key(claims: dict) -> str | None:
+    """The `cnf.jkt` of a verified token's claims, None if it has no `cnf`; InvalidToken for a
+    `cnf` this server cannot honour (another confirmation method: better refused than taken
+    for a bearer token)."""
+    confirmation = claims.get("cnf")
+    if confirmation is None:
+        return None
+    jkt = confirmation.get("jkt") if isinstance(confirmation, dict) else None
+    if not isinstance(jkt, str) or not jkt:
+        raise InvalidToken("access token is bound by a confirmation this server cannot check")
+    return jkt
 
 
 class AccessTokens:
@@ -49,10 +64,11 @@ class AccessTokens:
         """Lifetime of a new access token in seconds."""
         return self._ttl
 
-    def issue(self, user_id: str, name: str) -> str:
+    def issue(self, user_id: str, name: str, jkt: str | None = None) -> str:
         """Sign a new access token for this user, valid from now for ``ttl`` seconds.
 
         It is signed with the key set's current key and names it in its ``kid`` header.
+        With ``jkt`` it is bound to that DPoP key: ``cnf: {"jkt": ...}``.
         """
         moment = self._clock()
         key = self._keys.signing_key(moment)
@@ -68,6 +84,8 @@ class AccessTokens:
             "jti": secrets.token_urlsafe(16),
             "token_use": ACCESS_TOKEN_USE,
         }
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         return jwt.encode(
             claims,
             key.secret,
@@ -111,7 +129,7 @@ class AccessTokens:
         user_id, name = payload["sub"], payload.get("name")
         if not isinstance(user_id, str) or not isinstance(name, str):
             raise InvalidToken("access token is not valid")
-        return AccessClaims(user_id=user_id, name=name)
+        return AccessClaims(user_id=user_id, name=name, jkt=bound_key(payload))
 
     def _verifying_secret(self, token: str) -> bytes:
         """The secret of the key the token names, if this server still accepts that key."""

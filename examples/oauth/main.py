@@ -2,9 +2,10 @@
 OpenID Connect provider, then send 3 requests at once.
 
 It uses only the library's public API (`refresh_gate`, one line of pyscript.toml):
-`refresh_from_settings` builds the OAuth 2.0 refresh from the [refresh-gate] settings there,
-or `page_sign_in` the provider's sign-in (`refresh = "oidc"`); `page_gate` puts a gate on
-the browser's fetch and localStorage. A 401 costs one refresh however many requests get
+`page_transport` is the browser's fetch, with DPoP proofs where the [refresh-gate] settings
+there say `dpop = true`; `refresh_from_settings` builds the OAuth 2.0 refresh from them, or
+`page_sign_in` the provider's sign-in (`refresh = "oidc"`); `page_gate` puts a gate on the
+transport and localStorage. A 401 costs one refresh however many requests get
 it. The same file runs on MicroPython and on Pyodide.
 """
 
@@ -15,20 +16,23 @@ from pyscript import config, document, when
 
 from refresh_gate import (
     AuthError,
-    FetchTransport,
+    DPoPTransport,
     LocalStorageTokenStore,
     Request,
     Tokens,
     page_gate,
     page_sign_in,
+    page_transport,
     refresh_from_settings,
 )
 
 SETTINGS = config.get("refresh-gate") or {}
 RESOURCE = Request("GET", "/api/resources")  # your API: a path here, or a whole URL
 
+# The browser's fetch, with a DPoP proof (RFC 9449) on every request where `dpop = true`.
+transport = page_transport(SETTINGS)
 if SETTINGS.get("refresh") == "oidc":  # sign in with your provider, found by its issuer
-    sign_in = page_sign_in(SETTINGS)
+    sign_in = page_sign_in(SETTINGS, transport)
     await sign_in.metadata()  # noqa: F704 (PyScript runs a page's script with top-level await)
     refresh = sign_in.refresh()
 else:  # RFC 6749's password grant at token-url
@@ -38,7 +42,6 @@ store = LocalStorageTokenStore(
     access_key=SETTINGS.get("access-key", "token"),
     refresh_key=SETTINGS.get("refresh-key", "refreshToken"),
 )
-transport = FetchTransport(timeout=15)
 gate = page_gate(transport, store, refresh=refresh, on_logout=lambda: say("Logged out."))
 _running = set()  # tasks in flight
 
@@ -78,6 +81,8 @@ async def log_in() -> None:
     user = document.getElementById("user-name").value
     password = document.getElementById("password").value
     try:
+        if isinstance(transport, DPoPTransport):
+            await transport.new_key()  # a new sign-in, a new key
         answer = await transport(refresh.login(user, password))
     except AuthError as error:
         say(f"Could not reach the server: {error}")
@@ -112,7 +117,7 @@ def break_token() -> None:
     """Spoil the stored access token, as the seed article does from the console."""
     tokens = store.load()
     if tokens is not None:
-        store.save(Tokens("sdf", tokens.refresh))
+        store.save(Tokens("sdf", tokens.refresh, None, tokens.token_type))
 
 
 async def back_from_the_provider() -> None:

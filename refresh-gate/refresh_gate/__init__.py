@@ -5,8 +5,9 @@ other call waits for it, then all are retried with the new token; a refused refr
 the session cleanly. It runs unchanged on PyScript's MicroPython and on Pyodide (and on
 CPython, for tests), with the pair in `localStorage` and one refresh across tabs.
 
-In a page, `page_gate(FetchTransport(...), LocalStorageTokenStore(), refresh=...)` is the
-whole set-up (the browser edge, imported only where there is a browser); on Pyodide,
+In a page, `page_gate(page_transport(settings), LocalStorageTokenStore(), refresh=...)` is
+the whole set-up (the browser edge, imported only where there is a browser), with DPoP
+proofs (RFC 9449) on every request where the settings say `dpop = true`; on Pyodide,
 `mount_gate(requests.Session(), gate)` sends the page's `requests` calls through it too.
 The names in `__all__` are the promise; every module with a leading underscore may change
 in any release.
@@ -15,8 +16,11 @@ in any release.
 import sys
 
 from refresh_gate._calls import Call
+from refresh_gate._dpop_proof import DPoPKey
+from refresh_gate._dpop_transport import DPoPTransport
 from refresh_gate._errors import (
     AuthError,
+    DPoPNonceError,
     NetworkError,
     NotLoggedIn,
     RefreshRejected,
@@ -37,6 +41,9 @@ __version__ = "0.1.0"
 __all__ = [
     "AuthError",
     "Call",
+    "DPoPKey",
+    "DPoPNonceError",
+    "DPoPTransport",
     "MemoryTokenStore",
     "NetworkError",
     "NoLock",
@@ -67,7 +74,7 @@ __all__ = [
 if sys.platform in ("webassembly", "emscripten"):
     from refresh_gate._fetch import FetchTransport
     from refresh_gate._oidc_page import page_sign_in
-    from refresh_gate._page import page_gate
+    from refresh_gate._page import page_gate, page_transport
     from refresh_gate._storage import LocalStorageTokenStore, StorageRefused
     from refresh_gate._web_lock import WebLock, cross_tab_lock
 
@@ -79,6 +86,7 @@ if sys.platform in ("webassembly", "emscripten"):
         "cross_tab_lock",
         "page_gate",
         "page_sign_in",
+        "page_transport",
     ]
 
 # `requests` through the gate: Pyodide only (it waits with Pyodide's run_sync), and

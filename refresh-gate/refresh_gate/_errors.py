@@ -5,7 +5,8 @@ AuthError
 │   └── NotLoggedIn    there were no tokens to begin with
 ├── TransientError     nothing is lost: tokens kept, the same call may succeed later
 │   ├── NetworkError   the request never got an answer
-│   └── RequestTimeout the answer took longer than the timeout
+│   ├── RequestTimeout the answer took longer than the timeout
+│   └── DPoPNonceError the server asked for a new DPoP nonce twice in a row
 └── SignInError        a sign-in with a provider could not be completed; nothing was stored
 """
 
@@ -32,6 +33,11 @@ class NetworkError(TransientError):
 
 class RequestTimeout(TransientError):
     """No answer within the timeout; the request was cancelled."""
+
+
+class DPoPNonceError(TransientError):
+    """The server answered `use_dpop_nonce` to a request already retried with the nonce it
+    gave: the request is not sent a third time (no loop), and the session is kept."""
 
 
 class SignInError(AuthError):

@@ -47,7 +47,7 @@ class FetchTransport:
             answer = self._fetch_answer(
                 request.path, to_js(init), self._timeout_ms, withdraw.signal
             )
-            status, body = await answer
+            status, body, nonce, challenge = await answer
         except asyncio.CancelledError:
             withdraw.abort()
             raise
@@ -60,7 +60,12 @@ class FetchTransport:
             raise NetworkError(
                 f"{request.method} {request.path} failed: {js_error_text(error)}"
             ) from None
-        return Response(int(status), str(body))
+        headers = {}
+        if nonce:
+            headers["dpop-nonce"] = str(nonce)
+        if challenge:
+            headers["www-authenticate"] = str(challenge)
+        return Response(int(status), str(body), headers)
 
 
 def _is_url(path: str) -> bool:

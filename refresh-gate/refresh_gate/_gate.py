@@ -40,7 +40,7 @@ from refresh_gate._lanes import Lanes
 from refresh_gate._refresh import SeedRefresh
 from refresh_gate._single_flight import SingleFlight
 from refresh_gate._tab_race import NoLock, TabRace, newer_pair
-from refresh_gate._tokens import Tokens
+from refresh_gate._tokens import BEARER, Tokens
 from refresh_gate._wire import Request, Response
 
 
@@ -49,7 +49,9 @@ class Transport:
 
     It raises NetworkError when no answer comes back (RequestTimeout when it times the
     request out itself), and cancelling the awaiting task cancels the request on the wire.
-    Any object with such a `__call__` will do; this class only documents the shape.
+    Any object with such a `__call__` will do; this class only documents the shape. One
+    that keeps something for the session may also have `session_ended()`, which the gate
+    calls as it drops the tokens (a DPoPTransport deletes its key there).
     """
 
     async def __call__(self, request: Request) -> Response:
@@ -82,6 +84,7 @@ class RefreshGate:
         connections: int | None = None,
     ) -> None:
         self._wire = ObservedWire(transport, observe, clock)
+        self._session_ended = getattr(transport, "session_ended", None)
         self._store = store
         self._on_logout = on_logout
         self._refresh_lock = refresh_lock
@@ -95,6 +98,9 @@ class RefreshGate:
         self._refresh = SingleFlight()
         self._lanes = Lanes(connections)
         self._expiry = ExpiryTiming(clock, expiry_skew)
+        # The Authorization scheme of the pair last read or received: every pair of a
+        # session has the same token type, so it is kept here, not looked up for each call.
+        self._scheme = BEARER
         self.refresh_calls = 0
 
     @property
@@ -151,12 +157,15 @@ class RefreshGate:
     def accept(self, tokens: Tokens) -> None:
         """Store a pair just received from the server (a login or a refresh)."""
         self._expiry.received(tokens)
+        self._scheme = tokens.token_type
         self._store.save(tokens)
 
     def end_session(self) -> None:
         """Drop the tokens; tell the page once, however many calls find the session over."""
         had_tokens = self._store.load() is not None
         self._store.clear()
+        if self._session_ended is not None:
+            self._session_ended()
         if had_tokens and self._on_logout is not None:
             self._on_logout()
 
@@ -192,6 +201,7 @@ class RefreshGate:
         tokens = self._store.load()
         if tokens is None:
             raise NotLoggedIn("no tokens are stored; log in first")
+        self._scheme = tokens.token_type
         return tokens
 
     async def _join_refresh(self, stale: Tokens) -> str:
@@ -246,5 +256,5 @@ class RefreshGate:
         return await self._wire.send(request, "refresh", False, self._refresh_timeout)
 
     async def _send_with(self, request: Request, token: str, kind: str, waited: bool) -> Response:
-        authorized = request.with_header("Authorization", f"Bearer {token}")
+        authorized = request.with_header("Authorization", f"{self._scheme} {token}")
         return await self._wire.send(authorized, kind, waited, self._request_timeout)

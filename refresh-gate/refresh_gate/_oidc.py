@@ -10,6 +10,7 @@ refreshes them with `refresh()` (RFC 6749 §6 at the discovered token endpoint).
 import json
 
 from refresh_gate._discovery import ProviderMetadata, discovery_url
+from refresh_gate._dpop_transport import DPoPTransport
 from refresh_gate._errors import SignInError, TransientError
 from refresh_gate._forms import form_encode
 from refresh_gate._id_token import check_id_token_claims, id_token_parts
@@ -62,7 +63,9 @@ class OidcSignIn:
     `transport` sends a Request and answers a Response; `pending` keeps begun sign-ins
     (PendingSignIns); `random_bytes(n)` draws n random bytes; `verify(jwk, alg, signed,
     signature)` answers (awaitably) whether `signature` is the key's over `signed`; `clock`
-    gives seconds since the epoch.
+    gives seconds since the epoch. With a DPoPTransport as `transport` it signs in with
+    DPoP (RFC 9449): a new key as a sign-in begins, its thumbprint as `dpop_jkt`, and a
+    proof with every request to the provider.
     """
 
     def __init__(self, settings, transport, *, pending, random_bytes, verify, clock) -> None:
@@ -74,6 +77,7 @@ class OidcSignIn:
         self._clock = clock
         self._metadata: ProviderMetadata | None = None
         self._keys: KeySet | None = None
+        self._dpop = transport if isinstance(transport, DPoPTransport) else None
 
     async def metadata(self) -> ProviderMetadata:
         """The provider's endpoints, read from its discovery document once."""
@@ -89,12 +93,16 @@ class OidcSignIn:
         metadata = await self.metadata()
         pending = self._pending.begin(self._random_bytes(64), return_to)
         settings = self.settings
+        # A new sign-in, a new key: made here, in the tab signing in, and bound to the code
+        # the provider hands back, which is then worth nothing to a page without the key.
+        dpop_jkt = None if self._dpop is None else await self._dpop.new_key()
         return authorization_url(
             metadata,
             pending,
             client_id=settings.client_id,
             redirect_uri=settings.redirect_uri,
             scope=settings.scope,
+            dpop_jkt=dpop_jkt,
         )
 
     async def finish(self, query: str) -> SignedIn:
@@ -103,6 +111,10 @@ class OidcSignIn:
         code, state = read_callback(query)
         pending = self._pending.take(state)
         metadata = await self.metadata()
+        if self._dpop is not None and await self._dpop.key_thumbprint() is None:
+            # The key made as the sign-in began is gone (a logout in another tab): the
+            # provider will refuse the code bound to it, but the tokens need a key anyway.
+            await self._dpop.new_key()
         request = code_exchange(
             metadata,
             pending,
@@ -113,7 +125,12 @@ class OidcSignIn:
         payload = _token_answer(await self._transport(request))
         id_token = payload.get("id_token")
         claims = await self._checked_claims(id_token, pending["nonce"])
-        tokens = Tokens(payload["access_token"], payload["refresh_token"], payload["expires_in"])
+        tokens = Tokens(
+            payload["access_token"],
+            payload["refresh_token"],
+            payload["expires_in"],
+            payload.get("token_type"),
+        )
         return SignedIn(tokens, id_token, claims, pending["return_to"])
 
     def refresh(self) -> OAuth2Refresh:

@@ -5,15 +5,13 @@ import time
 
 import js
 
-from refresh_gate._fetch import FetchTransport
 from refresh_gate._interpreter import to_js
 from refresh_gate._javascript import browser_calls
 from refresh_gate._oidc import OidcSettings, OidcSignIn
-from refresh_gate._page import REQUEST_TIMEOUT
+from refresh_gate._page import page_transport, random_bytes
 from refresh_gate._pkce import base64url
 from refresh_gate._sign_in import PendingSignIns
 from refresh_gate._storage import SessionStorage
-from refresh_gate._tokens import base64url_decode
 
 
 def oidc_settings(settings: dict, origin: str) -> OidcSettings:
@@ -34,18 +32,15 @@ def oidc_settings(settings: dict, origin: str) -> OidcSettings:
 
 def page_sign_in(settings: dict, transport=None) -> OidcSignIn:
     """An OidcSignIn for this page: `settings` as `oidc_settings` reads them; `transport`
-    the page's FetchTransport, or one of its own."""
+    the page's (page_transport's, with DPoP where `dpop = true`), or one of its own."""
     calls = browser_calls()
-
-    def random_bytes(count: int) -> bytes:
-        return base64url_decode(calls.randomBase64url(count))
 
     def verify(jwk: dict, alg: str, signed: str, signature: bytes):
         return calls.verifySignature(to_js(jwk), alg, signed, base64url(signature))
 
     return OidcSignIn(
         oidc_settings(settings, str(js.location.origin)),
-        transport or FetchTransport(timeout=REQUEST_TIMEOUT),
+        transport or page_transport(settings),
         pending=PendingSignIns(SessionStorage(), time.time),
         random_bytes=random_bytes,
         verify=verify,

@@ -66,7 +66,8 @@ class OAuth2Refresh:
 
     `client_id` identifies a public client (RFC 6749 §2.1), `scope` narrows the new access
     token. An answer without a `refresh_token` keeps the stored one (servers that do not
-    rotate); `expires_in` times the refresh before expiry of tokens the gate cannot read.
+    rotate); `expires_in` times the refresh before expiry of tokens the gate cannot read;
+    `token_type` "DPoP" (RFC 9449) has the gate send the new token as a DPoP token.
     Errors by §5.2: `invalid_grant` (and any 400, 401 or 403) logs out,
     `temporarily_unavailable` is transient whatever its status.
     """
@@ -126,7 +127,8 @@ class OAuth2Refresh:
             new_refresh = refresh_token
         if not usable_token(access) or not usable_token(new_refresh):
             raise RefreshRejected("the refresh answer held no usable tokens")
-        return Tokens(access, new_refresh, _seconds(payload.get("expires_in")))
+        expires_in = _seconds(payload.get("expires_in"))
+        return Tokens(access, new_refresh, expires_in, payload.get("token_type"))
 
 
 def refresh_from_settings(settings: dict):

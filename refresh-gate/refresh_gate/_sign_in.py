@@ -86,20 +86,23 @@ def authorization_url(
     client_id: str,
     redirect_uri: str,
     scope: str = "openid",
+    dpop_jkt: str | None = None,
 ) -> str:
-    """Where to send the user to sign in for `pending` (a sign-in PendingSignIns began)."""
-    query = form_encode(
-        [
-            ("response_type", "code"),
-            ("client_id", client_id),
-            ("redirect_uri", redirect_uri),
-            ("scope", scope),
-            ("state", pending["state"]),
-            ("nonce", pending["nonce"]),
-            ("code_challenge", code_challenge(pending["verifier"])),
-            ("code_challenge_method", CHALLENGE_METHOD),
-        ]
-    )
+    """Where to send the user to sign in for `pending` (a sign-in PendingSignIns began);
+    `dpop_jkt` binds the code to the thumbprint of the page's DPoP key (RFC 9449 §10)."""
+    fields = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("scope", scope),
+        ("state", pending["state"]),
+        ("nonce", pending["nonce"]),
+        ("code_challenge", code_challenge(pending["verifier"])),
+        ("code_challenge_method", CHALLENGE_METHOD),
+    ]
+    if dpop_jkt is not None:
+        fields.append(("dpop_jkt", dpop_jkt))
+    query = form_encode(fields)
     separator = "&" if "?" in metadata.authorization_endpoint else "?"
     return f"{metadata.authorization_endpoint}{separator}{query}"
 

@@ -1,14 +1,15 @@
 """The token pair in the browser's `localStorage`, shared by every tab of the origin."""
 
 from refresh_gate._javascript import browser_calls
-from refresh_gate._tokens import Tokens, stored_pair
+from refresh_gate._tokens import BEARER, Tokens, stored_pair
 
 ACCESS_KEY = "token"
 REFRESH_KEY = "refreshToken"
 
 
 class LocalStorageTokenStore:
-    """The token pair in `window.localStorage`, under the seed's keys.
+    """The token pair in `window.localStorage`, under the seed's keys; a token type other
+    than Bearer (DPoP) beside them, under `type_key` (the access key's + "Type").
 
     If the browser refuses storage (disabled, full), the pair lives on in memory for this
     tab: a refresh the server already rotated must never be lost.
@@ -21,11 +22,13 @@ class LocalStorageTokenStore:
         *,
         access_key: str = ACCESS_KEY,
         refresh_key: str = REFRESH_KEY,
+        type_key: str | None = None,
     ) -> None:
         self._on_failure = on_failure  # called with a sentence for the user, once
         self._on_change = on_change  # called after every save and clear, as they happen
         self.access_key = access_key
         self.refresh_key = refresh_key
+        self.type_key = access_key + "Type" if type_key is None else type_key
         self._failed = False
         self._memory: Tokens | None = None
         self.discarded = False  # something was stored, but not a usable session
@@ -37,10 +40,11 @@ class LocalStorageTokenStore:
         try:
             access = _storage("getItem", self.access_key)
             refresh = _storage("getItem", self.refresh_key)
+            token_type = _storage("getItem", self.type_key)
         except StorageRefused as refused:
             self._fail(refused)
             return self._memory
-        tokens = stored_pair(access, refresh)
+        tokens = stored_pair(access, refresh, token_type)
         if tokens is None and refresh:
             self.discarded = True
             self.clear()
@@ -71,6 +75,10 @@ class LocalStorageTokenStore:
             try:
                 _storage("setItem", self.access_key, tokens.access)
                 _storage("setItem", self.refresh_key, tokens.refresh)
+                if tokens.token_type == BEARER:
+                    _storage("removeItem", self.type_key)
+                else:
+                    _storage("setItem", self.type_key, tokens.token_type)
                 return
             except StorageRefused as refused:
                 self._fail(refused)
@@ -82,6 +90,7 @@ class LocalStorageTokenStore:
         try:
             _storage("removeItem", self.access_key)
             _storage("removeItem", self.refresh_key)
+            _storage("removeItem", self.type_key)
         except StorageRefused:
             pass  # storage refused: nothing of the session was kept there
         if self._on_change is not None:

@@ -7,15 +7,27 @@ gate refresh shortly before expiry instead of earning a 401.
 import binascii
 import json
 
+BEARER = "Bearer"
+DPOP = "DPoP"
+
 
 class Tokens:
     """The pair a login or a refresh hands out; `expires_in` is the access token's lifetime
-    in seconds where the answer said so (an OAuth 2.0 server's `expires_in`), else None."""
+    in seconds where the answer said so (an OAuth 2.0 server's `expires_in`), else None;
+    `token_type` how the access token is sent: "DPoP" for one bound to the page's DPoP key
+    (RFC 9449), "Bearer" otherwise."""
 
-    def __init__(self, access: str, refresh: str, expires_in: float | None = None) -> None:
+    def __init__(
+        self,
+        access: str,
+        refresh: str,
+        expires_in: float | None = None,
+        token_type: str | None = BEARER,
+    ) -> None:
         self.access = access
         self.refresh = refresh
         self.expires_in = expires_in
+        self.token_type = token_scheme(token_type)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -23,6 +35,7 @@ class Tokens:
             and self.access == other.access
             and self.refresh == other.refresh
             and self.expires_in == other.expires_in
+            and self.token_type == other.token_type
         )
 
     def __repr__(self) -> str:
@@ -82,7 +95,15 @@ def usable_token(value: object) -> bool:
     return 0 < len(raw) <= MAX_TOKEN_LENGTH and min(raw) >= 0x21 and max(raw) <= 0x7E
 
 
-def stored_pair(access: object, refresh: object) -> Tokens | None:
+def token_scheme(token_type: object) -> str:
+    """The Authorization scheme for a `token_type` as a token answer gives it (RFC 6749
+    §7.1 says it is case-insensitive): "DPoP", or "Bearer" for anything else."""
+    if isinstance(token_type, str) and token_type.lower() == "dpop":
+        return DPOP
+    return BEARER
+
+
+def stored_pair(access: object, refresh: object, token_type: object = None) -> Tokens | None:
     """The pair read back from storage, whatever was put there by hand or by other code.
 
     Without a usable refresh token there is no session (None). An unusable access token
@@ -90,7 +111,7 @@ def stored_pair(access: object, refresh: object) -> Tokens | None:
     """
     if not usable_token(refresh):
         return None
-    return Tokens(access if usable_token(access) else "", refresh)
+    return Tokens(access if usable_token(access) else "", refresh, None, token_type)
 
 
 def parse_token_pair(payload: object) -> Tokens | None:

@@ -26,11 +26,13 @@ class Request:
 
 
 class Response:
-    """What came back: the status and the body as text (never parsed as HTML)."""
+    """What came back: the status, the body as text (never parsed as HTML), and the few
+    headers the library reads (`dpop-nonce`, `www-authenticate`), by lowercase name."""
 
-    def __init__(self, status: int, body: str = "") -> None:
+    def __init__(self, status: int, body: str = "", headers: dict | None = None) -> None:
         self.status = status
         self.body = body
+        self.headers = {} if headers is None else headers
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Response) and _fields(self) == _fields(other)

@@ -1,5 +1,6 @@
 // The JavaScript half of the library's browser edge: the browser calls its Python makes
-// through plain JavaScript, the two on the way from a 401 to its retries, and localStorage's.
+// through plain JavaScript, the two on the way from a 401 to its retries, localStorage's,
+// and WebCrypto's for a sign-in and for DPoP.
 // They live on one global object, `refreshGateCalls`.
 //
 // The library installs this file itself (_javascript.py), as an inline classic script run
@@ -13,23 +14,26 @@
 // from plain JavaScript 0.1-0.5 ms. Three requests sent at once leave sooner that way.
 
 {
-  // fetchAnswer(url, init, timeoutMs, withdraw) → [status, body text]: fetch and read the
-  // body in one promise. Every JavaScript promise Python awaits costs turns of the browser's
+  // fetchAnswer(url, init, timeoutMs, withdraw) → [status, body text, DPoP-Nonce,
+  // WWW-Authenticate] (a header missing is ""): fetch and read the body in one promise. Every JavaScript promise Python awaits costs turns of the browser's
   // event loop to come back into Python; awaiting fetch() and then response.text() would
   // cost two. The request is aborted once `withdraw` (an AbortSignal) aborts, or with a
   // TimeoutError after timeoutMs, by the browser's own timer.
   //
   // A 401 is answered as soon as its headers are in, with an empty body: nothing in the app
-  // reads a 401's body (the gate acts on the status alone), and its last bytes came 3-5 ms
-  // after the headers, on the way from the first 401 to the refresh. The body is still read
-  // to its end in the background, so that the connection can carry the next request.
+  // reads a 401's body (the gate acts on the status and on DPoP's two headers alone), and
+  // its last bytes came 3-5 ms after the headers, on the way from the first 401 to the
+  // refresh. The body is still read to its end in the background, so that the connection
+  // can carry the next request. Only the two headers DPoP needs cross into Python.
   const answer = async (url, init) => {
     const response = await fetch(url, init);
+    const { headers } = response;
+    const said = [headers.get("DPoP-Nonce") ?? "", headers.get("WWW-Authenticate") ?? ""];
     if (response.status === 401) {
       response.arrayBuffer().catch(() => {});
-      return [401, ""];
+      return [401, "", ...said];
     }
-    return [response.status, await response.text()];
+    return [response.status, await response.text(), ...said];
   };
 
   const fetchAnswer = (url, init, timeoutMs, withdraw) =>
@@ -134,6 +138,99 @@
     }
   };
 
+  // The page's DPoP key (RFC 9449): an ECDSA P-256 pair made by WebCrypto with its private
+  // half not extractable, kept in IndexedDB, which stores a CryptoKey as it is (structured
+  // clone), so every tab and every reload of the origin signs with the same key and no
+  // script can read it out; never in localStorage. Only a random id for the current key is
+  // written there (KEY_MARK), so that a tab sees at once, without a wait, that another tab
+  // made a new key or deleted it, and reads it anew.
+  //
+  // dpopNewKey() → a promise of [id, public JWK as JSON]: a new pair in place of any old
+  //   one (a sign-in);
+  // dpopLoadKey() → a promise of [id, public JWK as JSON], or null if there is no key;
+  // dpopSign(id, text) → a promise of the ES256 signature (r‖s, base64url) of `text` by the
+  //   key `id`; it rejects if the current key is another one;
+  // dpopForgetKey() → delete the key (a logout); the promise is never rejected.
+  const KEY_DATABASE = "refresh-gate";
+  const KEY_STORE = "dpop-keys";
+  const KEY_RECORD = "current";
+  const KEY_MARK = "refresh-gate.dpop-key";
+  const P256 = { name: "ECDSA", namedCurve: "P-256" };
+  let database = null; // a promise of the open IndexedDB database, once asked for
+  let currentKey = null; // {id, privateKey, jwk} of this tab, as last read or made
+
+  // The database at whatever version it has; one that lacks the key store (made by other
+  // code under this name) gets it in a version of its own, instead of failing for good.
+  const openKeyDatabase = (version) =>
+    new Promise((opened, failed) => {
+      const opening = indexedDB.open(KEY_DATABASE, version);
+      opening.onupgradeneeded = () => opening.result.createObjectStore(KEY_STORE);
+      opening.onerror = () => failed(opening.error);
+      opening.onsuccess = () => {
+        const found = opening.result;
+        if (found.objectStoreNames.contains(KEY_STORE)) return opened(found);
+        found.close();
+        openKeyDatabase(found.version + 1).then(opened, failed);
+      };
+    });
+  const keyDatabase = () => (database ??= openKeyDatabase());
+  // One request on the key store, answered once its transaction has committed. Requests
+  // made in order are carried out in order (a logout's delete before a sign-in's put).
+  const keyStore = async (mode, work) => {
+    let transaction;
+    try {
+      transaction = (await keyDatabase()).transaction(KEY_STORE, mode);
+    } catch (error) {
+      database = null; // not opened, or closed by the browser: opened anew next time
+      throw error;
+    }
+    const request = work(transaction.objectStore(KEY_STORE));
+    return new Promise((done, failed) => {
+      transaction.oncomplete = () => done(request.result);
+      transaction.onerror = transaction.onabort = () => failed(transaction.error);
+    });
+  };
+  const markKey = (id) => storageCall(id ? "setItem" : "removeItem", KEY_MARK, id);
+  const answerKey = (key) => (key ? [key.id, JSON.stringify(key.jwk)] : null);
+
+  const dpopNewKey = async () => {
+    const pair = await crypto.subtle.generateKey(P256, false, ["sign", "verify"]);
+    const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    const key = { id: randomBase64url(16), privateKey: pair.privateKey, jwk: { kty, crv, x, y } };
+    await keyStore("readwrite", (store) => store.put(key, KEY_RECORD));
+    currentKey = key;
+    markKey(key.id);
+    return answerKey(key);
+  };
+
+  const dpopLoadKey = async () => {
+    currentKey = (await keyStore("readonly", (store) => store.get(KEY_RECORD))) ?? null;
+    return answerKey(currentKey);
+  };
+
+  // Whether the key `id` may not be the current one: another tab may have replaced it.
+  const maybeReplaced = (id) => {
+    const [readable, mark] = storageCall("getItem", KEY_MARK);
+    return currentKey?.id !== id || (readable && mark !== id);
+  };
+
+  const dpopSign = async (id, text) => {
+    if (maybeReplaced(id)) await dpopLoadKey();
+    if (currentKey?.id !== id) throw new Error("the DPoP key changed while the proof was made");
+    const signature = await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-256" },
+      currentKey.privateKey,
+      new TextEncoder().encode(text),
+    );
+    return base64url(new Uint8Array(signature));
+  };
+
+  const dpopForgetKey = () => {
+    currentKey = null;
+    markKey(null);
+    return keyStore("readwrite", (store) => store.delete(KEY_RECORD)).catch(() => {});
+  };
+
   globalThis.refreshGateCalls = Object.freeze({
     fetchAnswer,
     requestLock,
@@ -141,5 +238,9 @@
     storageCall,
     randomBase64url,
     verifySignature,
+    dpopNewKey,
+    dpopLoadKey,
+    dpopSign,
+    dpopForgetKey,
   });
 }

@@ -1,12 +1,14 @@
 """What the end-to-end tests share: a real server process, the network log, page helpers."""
 
+import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Response, expect
 
-from tests.server.support import ServerProcess, launch_server
+from tests.server.support import REPO_ROOT, ServerProcess, launch_server
 
 READY = "body[data-ready]"
 
@@ -38,6 +40,35 @@ def start_server(db_path: Path, *extra_args: str) -> ServerProcess:
     server = launch_server(db_path, db_path.with_suffix(".log"), *extra_args)
     OWN_ORIGINS.add(server.url)
     return server
+
+
+_SEED_REFRESH = re.compile(r'^refresh = "seed"$', re.M)
+
+
+def oauth_web_root(base: Path, token_url: str, *settings: str) -> Path:
+    """The repository's pages, the demo's and the example's set to refresh at `token_url`,
+    the demo's with `settings` (lines of its `[refresh-gate]` table) too."""
+    root = base / "web"
+    (root / "examples").mkdir(parents=True)
+    for name in ("index.html", "pyodide.html", "app", "static", "refresh-gate", "dist"):
+        (root / name).symlink_to(REPO_ROOT / name)
+    for name in ("pyscript.toml", "pyodide.toml"):
+        text = (REPO_ROOT / name).read_text()
+        oauth = f'refresh = "oauth2"\ntoken-url = "{token_url}"\nclient-id = "refresh-gate-demo"'
+        oauth = "\n".join([oauth, *settings])
+        assert len(_SEED_REFRESH.findall(text)) == 1
+        (root / name).write_text(_SEED_REFRESH.sub(oauth, text))
+    for example in ("oauth", "oauth-pyodide"):
+        source, copy = REPO_ROOT / "examples" / example, root / "examples" / example
+        copy.mkdir()
+        for path in source.iterdir():  # copies: a folder's files may not link out of it
+            shutil.copy(path, copy / path.name)
+        text = (source / "pyscript.toml").read_text()
+        assert text.count('token-url = "/oauth/token"\n') == 1
+        (copy / "pyscript.toml").write_text(
+            text.replace('token-url = "/oauth/token"\n', f'token-url = "{token_url}"\n')
+        )
+    return root
 
 
 @dataclass
@@ -161,6 +192,26 @@ def in_demo_order(answers: list[tuple[str, str, int]]) -> list[tuple[str, str, i
     if not head or head[0][2] != 401:
         return answers
     return [a for a in head if a[2] == 401] + [a for a in head if a[2] != 401] + tail
+
+
+OAUTH_TOKEN = "/oauth/token"
+
+
+def calls(network: NetworkLog, mark: int, token: str = OAUTH_TOKEN) -> list[tuple[str, str, int]]:
+    """The resource's and the token endpoint's (`token`, a path) answers since `mark`."""
+    return [answer for answer in network.answers[mark:] if answer[1] in (RESOURCE, token)]
+
+
+def click_the_demo(
+    page: Page, network: NetworkLog, token: str = OAUTH_TOKEN
+) -> list[tuple[str, str, int]]:
+    """Break the access token, send 3 requests, wait for the 3 answers; what went out to
+    the resource and the token endpoint, in_demo_order."""
+    page.get_by_role("button", name="Break token").click()
+    mark = len(network.answers)
+    page.get_by_role("button", name="Send 3 requests").click()
+    expect_every_slot(page)
+    return in_demo_order(calls(network, mark, token))
 
 
 def slot(page: Page, label: str):

@@ -187,6 +187,10 @@ def test_the_library_puts_its_javascript_half_into_the_page_without_a_request_of
 
     names = page.evaluate("() => Object.keys(window.refreshGateCalls ?? {}).sort()")
     assert names == [
+        "dpopForgetKey",
+        "dpopLoadKey",
+        "dpopNewKey",
+        "dpopSign",
         "fetchAnswer",
         "keepLock",
         "randomBase64url",

@@ -8,8 +8,6 @@ both share one SQLite file, and the signing key kept beside it, so each verifies
 access tokens.
 """
 
-import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +21,14 @@ from tests.e2e.support import (
     RESOURCE,
     Interpreter,
     NetworkLog,
+    click_the_demo,
     demo_log,
-    expect_every_slot,
-    in_demo_order,
     log_in,
+    oauth_web_root,
     storage,
     wait_ready,
 )
-from tests.server.support import REPO_ROOT, ServerProcess, free_port, launch_server
+from tests.server.support import ServerProcess, free_port, launch_server
 
 TOKEN = "/oauth/token"
 # The two example pages: MicroPython's and Pyodide's, each taking the library's wheel.
@@ -44,31 +42,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
     window.__cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI}`);
 });
 """
-_SEED_REFRESH = re.compile(r'^refresh = "seed"$', re.M)
-
-
-def _oauth_web_root(base: Path, token_url: str) -> Path:
-    """The repository's pages, the demo's and the example's set to refresh at `token_url`."""
-    root = base / "web"
-    (root / "examples").mkdir(parents=True)
-    for name in ("index.html", "pyodide.html", "app", "static", "refresh-gate", "dist"):
-        (root / name).symlink_to(REPO_ROOT / name)
-    for name in ("pyscript.toml", "pyodide.toml"):
-        text = (REPO_ROOT / name).read_text()
-        oauth = f'refresh = "oauth2"\ntoken-url = "{token_url}"\nclient-id = "refresh-gate-demo"'
-        assert len(_SEED_REFRESH.findall(text)) == 1
-        (root / name).write_text(_SEED_REFRESH.sub(oauth, text))
-    for example in ("oauth", "oauth-pyodide"):
-        source, copy = REPO_ROOT / "examples" / example, root / "examples" / example
-        copy.mkdir()
-        for path in source.iterdir():  # copies: a folder's files may not link out of it
-            shutil.copy(path, copy / path.name)
-        text = (source / "pyscript.toml").read_text()
-        assert text.count('token-url = "/oauth/token"\n') == 1
-        (copy / "pyscript.toml").write_text(
-            text.replace('token-url = "/oauth/token"\n', f'token-url = "{token_url}"\n')
-        )
-    return root
 
 
 def _start(base: Path, name: str, *args: str, **options: object) -> ServerProcess:
@@ -89,7 +62,7 @@ class TwoOrigins:
 def one_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server whose pages refresh at its own /oauth/token."""
     base = tmp_path_factory.mktemp("oauth-one-origin")
-    server = _start(base, "server", web_root=_oauth_web_root(base, TOKEN))
+    server = _start(base, "server", web_root=oauth_web_root(base, TOKEN))
     yield server
     server.stop()
 
@@ -100,7 +73,7 @@ def two_origins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoOrigins
     base = tmp_path_factory.mktemp("oauth-two-origins")
     token_port = free_port()  # the pages' settings name it before its server starts
     token_url = f"http://127.0.0.1:{token_port}{TOKEN}"
-    pages = _start(base, "pages", web_root=_oauth_web_root(base, token_url))
+    pages = _start(base, "pages", web_root=oauth_web_root(base, token_url))
     tokens = _start(base, "tokens", "--cors-origin", pages.url, port=token_port)
     yield TwoOrigins(pages, tokens)
     tokens.stop()
@@ -115,24 +88,10 @@ def request_urls(context: BrowserContext) -> list[str]:
     return urls
 
 
-def _calls(network: NetworkLog, mark: int) -> list[tuple[str, str, int]]:
-    """The resource and token endpoint answers since `mark`."""
-    return [answer for answer in network.answers[mark:] if answer[1] in (RESOURCE, TOKEN)]
-
-
 def _origins(urls: list[str]) -> set[str]:
     """The origins `urls` went to over the network (a blob: URL stays in the page)."""
     parts = [urlsplit(url) for url in urls if not url.startswith("blob:")]
     return {f"{part.scheme}://{part.netloc}" for part in parts}
-
-
-def _click_the_demo(page: Page, network: NetworkLog) -> list[tuple[str, str, int]]:
-    """Break the access token, send 3 requests, wait for the 3 answers; what went out."""
-    page.get_by_role("button", name="Break token").click()
-    mark = len(network.answers)
-    page.get_by_role("button", name="Send 3 requests").click()
-    expect_every_slot(page)
-    return in_demo_order(_calls(network, mark))
 
 
 def test_the_demo_refreshes_once_at_its_own_oauth_token_endpoint(
@@ -141,7 +100,7 @@ def test_the_demo_refreshes_once_at_its_own_oauth_token_endpoint(
     log_in(page, interpreter, one_origin.url)
     assert network.count("POST", TOKEN, 200) == 1  # the password grant
 
-    assert _click_the_demo(page, network) == DEMO
+    assert click_the_demo(page, network) == DEMO
     assert storage(page, "token") not in (None, "sdf")
 
 
@@ -158,9 +117,9 @@ def test_the_demo_refreshes_once_at_a_token_endpoint_on_another_origin(
     assert f"connect-src 'self' {tokens};" in policy
 
     log_in(page, interpreter, pages)
-    calls = _click_the_demo(page, network)
+    answers = click_the_demo(page, network)
 
-    assert calls == DEMO
+    assert answers == DEMO
     assert page.evaluate("window.__cspViolations") == []
     assert _origins(request_urls) == {pages, tokens}
     assert _origins([url for url in request_urls if urlsplit(url).path == TOKEN]) == {tokens}
@@ -176,7 +135,7 @@ def test_the_example_page_logs_in_with_oauth_and_shares_one_refresh(
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("status")).to_have_text("Logged in.")
 
-    assert _click_the_demo(page, network) == DEMO
+    assert click_the_demo(page, network) == DEMO
     assert storage(page, "example.refreshToken")
     assert storage(page, "refreshToken") is None  # the demo's session on this origin is apart
 
@@ -195,6 +154,6 @@ def test_the_example_page_works_against_a_token_endpoint_on_another_origin(
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("status")).to_have_text("Logged in.")
 
-    assert _click_the_demo(page, network) == DEMO
+    assert click_the_demo(page, network) == DEMO
     assert page.evaluate("window.__cspViolations") == []
     assert _origins(request_urls) == {two_origins.pages.url, two_origins.tokens.url}

@@ -37,8 +37,9 @@ class SignInSetup:
     provider: ProviderProcess
 
 
-def _start(base: Path, *provider_args: str) -> SignInSetup:
-    """A provider (with `provider_args`) and the demo's server signing in with it."""
+def _start(base: Path, *provider_args: str, page_settings: tuple = ()) -> SignInSetup:
+    """A provider (with `provider_args`) and the demo's server signing in with it, the
+    demo's pages with `page_settings` (lines of `[refresh-gate]`) too."""
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
     provider = launch_provider(
@@ -49,7 +50,7 @@ def _start(base: Path, *provider_args: str) -> SignInSetup:
         base / "auth.db",
         base / "server.log",
         *trust,
-        web_root=oidc_web_root(base, provider),
+        web_root=oidc_web_root(base, provider, *page_settings),
         port=port,
     )
     OWN_ORIGINS.update({pages.url, provider.issuer.rstrip("/")})

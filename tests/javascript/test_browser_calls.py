@@ -1,29 +1,18 @@
 """The library's JavaScript half, run in Node (which has the browser's WebCrypto): the ID
-token's signature check and the random bytes a sign-in draws. The rest of it (fetch, Web
-Locks, localStorage) is exercised by every end-to-end test in Chromium."""
+token's signature check and the random bytes a sign-in draws (the DPoP key: test_dpop_key).
+The rest of it (fetch, Web Locks, localStorage) is exercised by every end-to-end test in
+Chromium."""
 
-import json
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-SOURCE = REPOSITORY / "refresh-gate" / "refresh_gate" / "browser_calls.js"
-SCRIPT = Path(__file__).with_name("browser_calls.mjs")
+from tests.javascript.node import run_script
 
 
 @pytest.fixture(scope="module")
 def answers() -> dict:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    completed = subprocess.run(
-        [node, str(SCRIPT), str(SOURCE)], capture_output=True, text=True, timeout=120, check=True
-    )
-    return json.loads(completed.stdout)
+    return run_script("browser_calls.mjs")
 
 
 @pytest.mark.parametrize("case", ["rs256", "es256"])

@@ -7,11 +7,19 @@
 //   node tests/oidc/provider.mjs --port P --page-origin http://127.0.0.1:Q
 //       [--client-id ID] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
 //       [--api-audience AUD] [--access-token-ttl SECONDS] [--issuer URL] [--auth0-routes]
+//       [--dpop]
 //
 // --issuer names the provider as pages reach it (a delay line in front of it, `make bench`),
 // instead of http://127.0.0.1:P. --auth0-routes serves authorization at /authorize and
 // the token endpoint at /oauth/token, where auth0-spa-js sends them (it also wants an
 // issuer that ends in "/").
+//
+// --dpop: DPoP (RFC 9449) with server nonces. oidc-provider 9 takes DPoP proofs by default
+// (features.dPoP is on) and binds the tokens of a request that carries one; with --dpop
+// it also issues DPoP-Nonce (exposed to the page by CORS) and requires a proof with a
+// current nonce on every DPoP request, so that a client's nonce retry is exercised. Its
+// default does not rotate a DPoP-bound refresh token until 70 % of its life; this
+// provider's rotateRefreshToken: true rotates it on every refresh all the same.
 //
 // Prints one JSON line on stdout once it listens on 127.0.0.1: {"issuer": ...}. Writes the
 // provider's own events to stderr, one JSON line each ({"event": ..., ...}): the token
@@ -56,6 +64,7 @@ function readOptions() {
       "access-token-ttl": { type: "string", default: "30" },
       issuer: { type: "string" },
       "auth0-routes": { type: "boolean", default: false },
+      dpop: { type: "boolean", default: false },
     },
   });
   if (!values.port || !values["page-origin"]) {
@@ -72,6 +81,7 @@ function readOptions() {
     accessTokenTtl: Number(values["access-token-ttl"]),
     issuer: values.issuer ?? `http://127.0.0.1:${values.port}`,
     auth0Routes: values["auth0-routes"],
+    dpop: values.dpop,
   };
 }
 
@@ -91,6 +101,11 @@ async function logoutSource(ctx, form) {
 <body><main><h1>Signing out</h1>${confirmed}
 <noscript><button type="submit" form="op.logoutForm">Sign out</button></noscript>
 <script>document.getElementById("op.logoutForm").submit()</script></main></body></html>`;
+}
+
+/** DPoP as --dpop turns it on: nonces from a fresh secret, required on every DPoP request. */
+function dpopWithNonces() {
+  return { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true };
 }
 
 function configuration(options) {
@@ -140,6 +155,7 @@ function configuration(options) {
     },
     features: {
       devInteractions: { enabled: true },
+      ...(options.dpop ? { dPoP: dpopWithNonces() } : {}),
       revocation: {
         enabled: true,
         async allowedPolicy(ctx, client, token) {

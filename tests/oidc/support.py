@@ -150,8 +150,9 @@ def page_redirects(origin: str) -> list[str]:
     return arguments
 
 
-def oidc_web_root(base: Path, provider: ProviderProcess) -> Path:
-    """The repository's pages, both set to sign in with `provider`."""
+def oidc_web_root(base: Path, provider: ProviderProcess, *settings: str) -> Path:
+    """The repository's pages, both set to sign in with `provider`, the demo's with
+    `settings` (lines of its `[refresh-gate]` table) too."""
     root = base / "web"
     root.mkdir(parents=True)
     for name in ("index.html", "pyodide.html", "app", "static", "refresh-gate", "dist"):
@@ -165,6 +166,7 @@ def oidc_web_root(base: Path, provider: ProviderProcess) -> Path:
                 'scope = "openid api"',
                 f'redirect-path = "{base_path}/callback"',
                 f'post-logout-redirect-path = "{base_path}/login"',
+                *settings,
             ]
         )
         text = (REPO_ROOT / name).read_text()

@@ -17,6 +17,7 @@ BROWSER_NAMES = [
     "cross_tab_lock",
     "page_gate",
     "page_sign_in",
+    "page_transport",
 ]
 PYODIDE_NAMES = ["mount_gate"]
 

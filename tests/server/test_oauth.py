@@ -399,6 +399,25 @@ def test_the_allowed_origins_preflight_is_answered_for_post(cors_client: TestCli
     assert "access-control-allow-credentials" not in response.headers
 
 
+def test_the_allowed_origin_may_send_a_dpop_proof_and_read_the_servers_nonce(
+    cors_client: TestClient,
+) -> None:
+    preflight = cors_client.options(
+        TOKEN,
+        headers={
+            **_from(PAGE_ORIGIN),
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,dpop",
+        },
+    )
+    answer = cors_client.post(TOKEN, data=PASSWORD_GRANT, headers=_from(PAGE_ORIGIN))
+
+    allowed = preflight.headers["access-control-allow-headers"].lower().split(", ")
+    exposed = answer.headers["access-control-expose-headers"].lower().split(", ")
+    assert {"content-type", "dpop"} <= set(allowed)
+    assert {"dpop-nonce", "www-authenticate"} <= set(exposed)
+
+
 @pytest.mark.parametrize(
     "origin",
     ["http://evil.example", "http://page.example", "https://page.example:8080", "null"],

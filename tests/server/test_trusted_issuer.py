@@ -7,14 +7,22 @@ import hmac
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from server_stub.errors import InvalidToken
+from server_stub.dpop_checks import DPoPChecks
+from server_stub.errors import DPoPChallenge, InvalidToken
 from server_stub.issuer_tokens import IssuerTokens, unverified_issuer
+from server_stub.keys import KeySet, new_key
+from server_stub.resource_auth import Caller, ResourceAuth
+from server_stub.store import open_store
+from server_stub.tokens import AccessTokens
+
+from .dpop_support import ProofKey
 
 ISSUER = "https://id.example"
 AUDIENCE = "urn:api"
@@ -180,3 +188,28 @@ def test_parallel_first_tokens_wait_for_the_one_fetch_of_the_keys(provider: Prov
 
     assert [claim.name for claim in claims] == ["andreyka26_"] * 3
     assert provider.fetches == 1
+
+
+def test_a_provider_token_bound_to_a_dpop_key_opens_the_api_only_with_that_keys_proof(
+    tokens: IssuerTokens, provider: Provider, tmp_path: Path
+) -> None:
+    key, thief = ProofKey(), ProofKey()
+    token = provider.token("e1", cnf={"jkt": key.jkt})
+    store = open_store(tmp_path / "auth.db")
+    keys = KeySet([new_key(time.time())])
+    own_tokens = AccessTokens(keys, issuer="me", audience="api", ttl=60, clock=time.time)
+    auth = ResourceAuth(own_tokens, tokens, DPoPChecks(store, time.time))
+
+    def call(scheme: str, proof_key: ProofKey | None) -> Caller:
+        headers = [(b"host", b"api.example"), (b"authorization", f"{scheme} {token}".encode())]
+        if proof_key is not None:
+            proof = proof_key.proof("GET", "http://api.example/api/resources", token)
+            headers.append((b"dpop", proof.encode()))
+        scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/api/resources"}
+        return auth.caller({**scope, "headers": headers})
+
+    assert tokens.verify(token).jkt == key.jkt
+    assert call("DPoP", key).claims.user_id == "andreyka26_"
+    for scheme, proof_key in (("DPoP", thief), ("DPoP", None), ("Bearer", key)):
+        with pytest.raises(DPoPChallenge):
+            call(scheme, proof_key)

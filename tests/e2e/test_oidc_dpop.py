@@ -1,0 +1,79 @@
+"""DPoP (RFC 9449) with a real provider: oidc-provider with its DPoP nonces on
+(`provider.mjs --dpop`), the demo with `refresh = "oidc"` and `dpop = true`, and server_stub
+trusting the provider's DPoP-bound access tokens, in Chromium on both interpreters.
+"""
+
+import base64
+import json
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Request
+
+from tests.e2e.support import (
+    RESOURCE,
+    Interpreter,
+    NetworkLog,
+    click_the_demo,
+    storage,
+)
+from tests.e2e.test_oidc_sign_in import SignInSetup, _sign_in, _start
+
+TOKEN = "/token"  # the provider's token endpoint, on its own origin
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignInSetup]:
+    started = _start(tmp_path_factory.mktemp("oidc-dpop"), "--dpop", page_settings=("dpop = true",))
+    yield started
+    started.pages.stop()
+    started.provider.stop()
+
+
+@pytest.fixture
+def sent(context: BrowserContext) -> list[Request]:
+    """Every request the test's pages sent to the API, the token endpoint or to sign in."""
+    requests: list[Request] = []
+
+    def keep(request: Request) -> None:
+        if urlsplit(request.url).path in (RESOURCE, TOKEN, "/auth"):
+            requests.append(request)
+
+    context.on("request", keep)
+    return requests
+
+
+def _jwk_of(proof: str) -> dict:
+    header = proof.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["jwk"]
+
+
+def test_a_dpop_sign_in_with_the_provider_and_the_demo_share_one_refresh(
+    page: Page,
+    network: NetworkLog,
+    sent: list[Request],
+    interpreter: Interpreter,
+    setup: SignInSetup,
+) -> None:
+    _sign_in(page, interpreter, setup)
+    signed_in = network.answers[:]
+    assert storage(page, "tokenType") == "DPoP"
+    # The code exchange: asked for the provider's nonce once, then answered.
+    exchange = [answer for answer in signed_in if answer[1] == TOKEN and answer[0] == "POST"]
+    assert [status for _, _, status in exchange] == [400, 200]
+
+    assert click_the_demo(page, network, TOKEN) == [
+        *[("GET", RESOURCE, 401)] * 3,
+        ("POST", TOKEN, 200),
+        *[("GET", RESOURCE, 200)] * 3,
+    ]
+
+    (authorization,) = [request for request in sent if urlsplit(request.url).path == "/auth"]
+    dpop_jkt = parse_qs(urlsplit(authorization.url).query)["dpop_jkt"][0]
+    signed = [request for request in sent if urlsplit(request.url).path != "/auth"]
+    assert all("dpop" in request.headers for request in signed)
+    assert len({json.dumps(_jwk_of(r.headers["dpop"]), sort_keys=True) for r in signed}) == 1
+    assert len(dpop_jkt) == 43  # the key's SHA-256 thumbprint, which the provider checked
+    api = [request for request in signed if urlsplit(request.url).path == RESOURCE]
+    assert all(request.headers["authorization"].startswith("DPoP ") for request in api)

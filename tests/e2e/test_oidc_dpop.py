@@ -9,15 +9,21 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Request
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from tests.e2e.support import (
     RESOURCE,
     Interpreter,
     NetworkLog,
+    assert_clean,
+    calls,
     click_the_demo,
+    demo_log,
     storage,
+    wait_ready,
+    watch_for_errors,
 )
+from tests.e2e.test_dpop import STORE_PAIR
 from tests.e2e.test_oidc_sign_in import SignInSetup, _sign_in, _start
 
 TOKEN = "/token"  # the provider's token endpoint, on its own origin
@@ -77,3 +83,44 @@ def test_a_dpop_sign_in_with_the_provider_and_the_demo_share_one_refresh(
     assert len(dpop_jkt) == 43  # the key's SHA-256 thumbprint, which the provider checked
     api = [request for request in signed if urlsplit(request.url).path == RESOURCE]
     assert all(request.headers["authorization"].startswith("DPoP ") for request in api)
+
+
+@pytest.mark.parametrize("stolen_when", ["current", "spent"])
+def test_a_pair_stolen_from_a_provider_session_is_refused_and_the_grant_lives_on(
+    page: Page,
+    browser: Browser,
+    network: NetworkLog,
+    interpreter: Interpreter,
+    setup: SignInSetup,
+    stolen_when: str,
+) -> None:
+    """The provider refuses a DPoP-bound refresh token without its key before it looks at
+    rotation (lib/actions/grants/refresh_token.js), so even a spent token, which would
+    revoke the whole grant as a Bearer token, costs the user nothing."""
+    _sign_in(page, interpreter, setup)
+    stolen = {key: storage(page, key) for key in ("token", "refreshToken", "tokenType")}
+    if stolen_when == "spent":  # the user refreshes first: the thief holds a spent token
+        assert click_the_demo(page, network, TOKEN) == demo_log(TOKEN)
+    revoked = len(setup.provider.events("grant.revoked"))
+
+    thief = browser.new_context()
+    try:
+        thief_log = NetworkLog()
+        thief.on("response", thief_log.on_response)
+        thief.on("request", thief_log.on_request)
+        errors = watch_for_errors(thief)
+        tab = thief.new_page()
+        tab.goto(setup.pages.url + "/static/favicon.svg")  # the origin, for its localStorage
+        tab.evaluate(STORE_PAIR, stolen)
+        with tab.expect_response(lambda answer: urlsplit(answer.url).path == TOKEN) as refused:
+            tab.goto(interpreter.url("/", setup.pages.url))
+            wait_ready(tab)
+        expect(tab.locator("#login-message")).to_contain_text("session has ended")
+        assert calls(thief_log, 0, TOKEN) == [("GET", RESOURCE, 401), ("POST", TOKEN, 400)]
+        assert refused.value.json()["error"] == "invalid_grant"
+        assert_clean(thief, errors, thief_log)
+    finally:
+        thief.close()
+
+    assert len(setup.provider.events("grant.revoked")) == revoked
+    assert click_the_demo(page, network, TOKEN) == demo_log(TOKEN)

@@ -25,6 +25,7 @@ from tests.e2e.support import (
 )
 from tests.e2e.test_dpop import STORE_PAIR
 from tests.e2e.test_oidc_sign_in import SignInSetup, _sign_in, _start
+from tests.e2e.test_oidc_tabs import race
 
 TOKEN = "/token"  # the provider's token endpoint, on its own origin
 
@@ -124,3 +125,18 @@ def test_a_pair_stolen_from_a_provider_session_is_refused_and_the_grant_lives_on
 
     assert len(setup.provider.events("grant.revoked")) == revoked
     assert click_the_demo(page, network, TOKEN) == demo_log(TOKEN)
+
+
+def test_two_tabs_with_dpop_refresh_once_a_round_at_the_provider(
+    page: Page,
+    context: BrowserContext,
+    network: NetworkLog,
+    sent: list[Request],
+    interpreter: Interpreter,
+    setup: SignInSetup,
+) -> None:
+    race(page, context, network, interpreter, setup, tabs=2, rounds=6)
+
+    signed = [request for request in sent if urlsplit(request.url).path != "/auth"]
+    assert all("dpop" in request.headers for request in signed)
+    assert len({json.dumps(_jwk_of(r.headers["dpop"]), sort_keys=True) for r in signed}) == 1

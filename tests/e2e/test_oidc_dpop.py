@@ -140,3 +140,21 @@ def test_two_tabs_with_dpop_refresh_once_a_round_at_the_provider(
     signed = [request for request in sent if urlsplit(request.url).path != "/auth"]
     assert all("dpop" in request.headers for request in signed)
     assert len({json.dumps(_jwk_of(r.headers["dpop"]), sort_keys=True) for r in signed}) == 1
+
+
+def test_a_replayed_proof_for_a_provider_token_gets_401(
+    page: Page,
+    network: NetworkLog,
+    sent: list[Request],
+    interpreter: Interpreter,
+    setup: SignInSetup,
+) -> None:
+    _sign_in(page, interpreter, setup)
+    shown = next(request for request in sent if urlsplit(request.url).path == RESOURCE)
+    headers = {name: shown.headers[name] for name in ("authorization", "dpop")}
+
+    replayed = page.request.get(setup.pages.url + RESOURCE, headers=headers)
+
+    assert replayed.status == 401
+    assert "DPoP" in replayed.headers["www-authenticate"]
+    assert click_the_demo(page, network, TOKEN) == demo_log(TOKEN)

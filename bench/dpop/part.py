@@ -41,7 +41,9 @@ class DpopResults:
     race_nonce_retries: dict[str, int] = field(default_factory=dict)  # all rounds'
     refused: dict[str, list[Round]] = field(default_factory=dict)
     valid: dict[str, list[Round]] = field(default_factory=dict)
-    nonce_retries: dict[str, list[int]] = field(default_factory=dict)  # token endpoint 400s
+    nonce_retries: dict[str, list[int]] = field(
+        default_factory=dict
+    )  # token endpoint 400s (use_dpop_nonce; invalid_grant too)
     proofs: dict[str, dict] = field(default_factory=dict)  # Proofs, as counted
     cost: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # ms: proof, request
     meta: dict[str, str] = field(default_factory=dict)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.contest import CONTESTANTS, SCENARIOS, Run, Scenario
+from bench.dpop import tables as dpop_tables
+from bench.dpop.part import DpopResults
 from bench.oidc import tables as oidc_tables
 from bench.oidc.scenarios import OidcResults
 from bench.startup import ROUNDS, STEPS, Memory, Startup
@@ -53,6 +55,7 @@ class Results:
     round_trip_ms: float = 100.0
     slow_rate_mbit: float = 10.0
     oidc: OidcResults | None = None  # part oidc, bench/oidc/
+    dpop: DpopResults | None = None  # part dpop, bench/dpop/
 
     def scenario_runs(self, contestant: str, scenario: Scenario) -> list[Run]:
         """The spoilt-token runs of one contestant in one scenario."""
@@ -92,6 +95,7 @@ class Results:
             "round_trip_ms": self.round_trip_ms,
             "slow_rate_mbit": self.slow_rate_mbit,
             "oidc": None if self.oidc is None else oidc_tables.to_json(self.oidc),
+            "dpop": None if self.dpop is None else dpop_tables.to_json(self.dpop),
         }
         path.write_text(json.dumps(raw, indent=1))
 
@@ -119,6 +123,7 @@ class Results:
             round_trip_ms=raw.get("round_trip_ms", 100.0),
             slow_rate_mbit=raw.get("slow_rate_mbit", 10.0),
             oidc=oidc_tables.from_json(raw["oidc"]) if raw.get("oidc") else None,
+            dpop=dpop_tables.from_json(raw["dpop"]) if raw.get("dpop") else None,
         )
 
 

@@ -37,8 +37,11 @@ from bench.contest import (
     Spoil,
     TokenPair,
 )
+from bench.dpop import part as dpop
+from bench.dpop import tables as dpop_tables
 from bench.oidc import part as oidc
 from bench.oidc import tables as oidc_tables
+from bench.oidc.tables import splice
 from bench.report import COST_WAYS, Results, draw_chart, markdown_table, misses, table_rows
 from bench.report import write_markdown as write_results
 from tests.e2e.conftest import CHROMIUM_ARGS  # the end-to-end tests' Chromium, flag for flag
@@ -55,7 +58,7 @@ BENCH = REPO_ROOT / "bench"
 SHORT_TTL = 2
 SERVER_LEEWAY = 5  # seconds past `exp` the server still accepts a token (server_stub/tokens.py)
 FIRE = 300
-PARTS = ("scenarios", "cost", "startup", "slow", "breakdown", "oidc")
+PARTS = ("scenarios", "cost", "startup", "slow", "breakdown", "oidc", "dpop")
 SLOW_RATE_MBIT = 10.0
 
 
@@ -385,6 +388,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=200,
         help="rounds of each tab race in part oidc (default: %(default)s; --quick: 10)",
     )
+    parser.add_argument(
+        "--dpop-rounds",
+        type=int,
+        default=30,
+        help="rounds of the two-tab race in part dpop (default: %(default)s; --quick: 5)",
+    )
+    parser.add_argument(
+        "--dpop-proofs",
+        type=int,
+        default=200,
+        help="proofs timed in each gate page in part dpop (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path, default=BENCH, help="folder for results.md/.png")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument(
@@ -443,12 +458,26 @@ def main(argv: Sequence[str] | None = None) -> None:
                 reps=reps,
                 expiry_reps=min(reps, 3),
             )
+        if "dpop" in selection.parts:
+            results.dpop = dpop.run_dpop(
+                browser,
+                launch,
+                Path(base) / "dpop",
+                args.delay_ms,
+                rounds=5 if args.quick else args.dpop_rounds,
+                reps=reps,
+                proofs=20 if args.quick else args.dpop_proofs,
+                requests=5 if args.quick else 30,
+            )
         browser.close()
         run_startup(playwright, launch, stack, results, selection, startup_reps)
     results.meta["load"] += "; " + _load_average("at the end")
     results.meta["duration"] = f"{time.monotonic() - started:.0f} s"
     if results.oidc is not None:
         results.oidc.meta = oidc.describe(results.meta, args)
+    if results.dpop is not None:
+        rounds = 5 if args.quick else args.dpop_rounds
+        results.dpop.meta = dpop.describe(results.meta, args.delay_ms, rounds, reps)
     results.save(BENCH / "out" / "results.json")
     report(results, args.out)
 
@@ -456,14 +485,18 @@ def main(argv: Sequence[str] | None = None) -> None:
 def report(results: Results, out: Path) -> None:
     """Print the table and the misses; write results.md and results.png into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    if results.oidc is not None:
-        print()
-        section = oidc_tables.markdown(results.oidc)
-        print(section)
-        if not (results.runs or results.startup or results.cost or results.slow):
-            oidc_tables.splice(out / "results.md", section)  # the part alone: the rest stays
-            print(f"written: its section of {out / 'results.md'}")
-            return
+    sections = [
+        (tables, tables.markdown(got))
+        for tables, got in ((oidc_tables, results.oidc), (dpop_tables, results.dpop))
+        if got is not None
+    ]
+    for _, section in sections:
+        print(f"\n{section}")
+    if sections and not (results.runs or results.startup or results.cost or results.slow):
+        for tables, section in sections:  # the parts alone: the rest stays
+            splice(out / "results.md", section, tables.BEGIN, tables.END)
+        print(f"written: their sections of {out / 'results.md'}")
+        return
     rows = table_rows(results)
     chart = out / "results.png"
     write_results(results, rows, out / "results.md", chart)
@@ -475,8 +508,8 @@ def report(results: Results, out: Path) -> None:
     print("The app's pages miss:" if missed else "The app's pages meet every target measured.")
     for miss in missed:
         print(f"  - {miss}")
-    if results.oidc is not None:
-        oidc_tables.splice(out / "results.md", oidc_tables.markdown(results.oidc))
+    for tables, section in sections:
+        splice(out / "results.md", section, tables.BEGIN, tables.END)
     print(f"\nwritten: {out / 'results.md'}, {chart} ({results.meta.get('duration', '?')})")
 
 

@@ -7,6 +7,7 @@ delay line's address, ending in "/" and with its endpoints at `/authorize` and
 """
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench import proxy
@@ -17,17 +18,36 @@ from tests.server.support import REPO_ROOT, ServerProcess, free_port, launch_ser
 # token with less than 60 s left before sending it, so a shorter life would make its every
 # click a refresh.
 ACCESS_TTL = 75
-# The JavaScript contestants come back to their own page after signing in.
-JS_PAGES = ("/bench/oidc-client-ts/", "/bench/oidc-client-ts/?lock=web", "/bench/auth0-spa-js/")
+# The JavaScript contestants come back to their own page after signing in (part dpop's
+# with `?dpop=on`).
+JS_PAGES = (
+    "/bench/oidc-client-ts/",
+    "/bench/oidc-client-ts/?lock=web",
+    "/bench/auth0-spa-js/",
+    "/bench/oidc-client-ts/?dpop=on",
+    "/bench/auth0-spa-js/?dpop=on",
+)
 
 
 class OidcStack:
     """The provider, the server trusting its tokens, and their delay lines, for a `with`."""
 
-    def __init__(self, base: Path, delay_ms: float, access_ttl: int = ACCESS_TTL) -> None:
+    def __init__(
+        self,
+        base: Path,
+        delay_ms: float,
+        access_ttl: int = ACCESS_TTL,
+        *,
+        provider_args: Sequence[str] = (),
+        page_settings: Sequence[str] = (),
+    ) -> None:
+        """`provider_args` go to tests/oidc/provider.mjs (part dpop: `--dpop`),
+        `page_settings` into the gate's `[refresh-gate]` table (`dpop = true`)."""
         self.base = base
         self.delay_ms = delay_ms
         self.access_ttl = access_ttl
+        self.provider_args = tuple(provider_args)
+        self.page_settings = tuple(page_settings)
         self.lines: list[subprocess.Popen[bytes]] = []
         self.provider: ProviderProcess | None = None
         self.server: ServerProcess | None = None
@@ -60,10 +80,11 @@ class OidcStack:
             *(argument for uri in redirects for argument in ("--redirect-uri", uri)),
             *("--issuer", issuer, "--auth0-routes"),
             *("--access-token-ttl", str(self.access_ttl)),
+            *self.provider_args,
             port=provider_port,
         )
         self.lines.append(self._line(provider_line, provider_port, "provider-line.log"))
-        web_root = oidc_web_root(self.base, self.provider)
+        web_root = oidc_web_root(self.base, self.provider, *self.page_settings)
         (web_root / "bench").symlink_to(REPO_ROOT / "bench")
         trust = ("--trust-issuer", issuer, "--audience", self.provider.api_audience)
         self.server = launch_server(

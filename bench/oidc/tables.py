@@ -55,7 +55,8 @@ def _judged(cells: dict[str, str], key: str, ok: bool) -> None:
         cells[key] += " PASS" if ok else " MISS"
 
 
-def _race_rows(results: OidcResults, tabs: int) -> list[Row]:
+def race_rows(results: OidcResults, tabs: int, gates: Sequence[str] = GATES) -> list[Row]:
+    """The rows of the `tabs`-tab race, PASS or MISS for `gates`."""
     got = {key: races[tabs] for key, races in results.races.items() if tabs in races}
     if not got:
         return []
@@ -67,7 +68,7 @@ def _race_rows(results: OidcResults, tabs: int) -> list[Row]:
 
     lost = row("rounds that lost the session or a request", lambda r: str(_lost(r)), "0")
     spent = row("rounds a spent refresh token was presented", _spent, "0")
-    for key in GATES:
+    for key in gates:
         _judged(lost[2], key, key in got and _lost(got[key]) == 0)
         _judged(spent[2], key, key in got and _spent(got[key]) == "0")
     return [
@@ -158,8 +159,8 @@ def rows(results: OidcResults) -> list[Row]:
         "",
     )
     return [
-        *_race_rows(results, 2),
-        *_race_rows(results, 5),
+        *race_rows(results, 2),
+        *race_rows(results, 5),
         *_refused_rows(results),
         *_expiry_rows(results),
         *([sign_in] if results.sign_in else []),
@@ -176,11 +177,10 @@ def misses(table: Sequence[Row]) -> list[str]:
     ]
 
 
-def markdown(results: OidcResults) -> str:
-    """The section of results.md, between its markers."""
-    table = rows(results)
-    keys = [c.key for c in CONTESTANTS if any(c.key in cells for _, _, cells, _ in table)]
-    header = ["scenario", "figure", *(LABELS[key] for key in keys), "targets (the gate)"]
+def table_lines(table: Sequence[Row], keys: Sequence[str], labels: dict[str, str]) -> list[str]:
+    """`table` as the lines of a Markdown table, a column for each of `keys`; a section's
+    name only on its first row."""
+    header = ["scenario", "figure", *(labels[key] for key in keys), "targets (the gate)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     previous = None
     for section, figure, cells, target in table:
@@ -189,6 +189,14 @@ def markdown(results: OidcResults) -> str:
         lines.append(
             "| " + " | ".join([shown, figure, *(cells.get(k, "") for k in keys), target]) + " |"
         )
+    return lines
+
+
+def markdown(results: OidcResults) -> str:
+    """The section of results.md, between its markers."""
+    table = rows(results)
+    keys = [c.key for c in CONTESTANTS if any(c.key in cells for _, _, cells, _ in table)]
+    lines = table_lines(table, keys, LABELS)
     meta = "\n".join(f"- {key}: {value}" for key, value in results.meta.items())
     missed = "\n".join(f"- {miss}" for miss in misses(table)) or "- none"
     return f"""{BEGIN}
@@ -209,12 +217,13 @@ Where the gate's pages miss a target:
 """
 
 
-def splice(path: Path, section: str) -> None:
-    """Put `section` into results.md in place of the one there, or at its end."""
+def splice(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Put `section` into results.md in place of the one between `begin` and `end` there
+    (part oidc's markers unless given), or at its end."""
     text = path.read_text() if path.exists() else "# `make bench` results\n"
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        after = rest.split(end, 1)[1].lstrip("\n")
         text = before + section + ("\n" + after if after else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section

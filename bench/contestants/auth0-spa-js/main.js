@@ -2,10 +2,13 @@
 // endpoints itself (`/authorize`, `/oauth/token`) and wants the issuer `domain` + "/":
 // the bench's provider is started that way (tests/oidc/provider.mjs --auth0-routes).
 // A 401 refreshes with `getTokenSilently({ cacheMode: "off" })`, which takes a Web Lock.
+// With `?dpop=on` (part dpop): `useDpop: true`, and the API is called with the fetcher
+// `createFetcher()` makes, whose `fetchWithAuth()` sends `Authorization: DPoP` and a proof
+// (and answers a server's `use_dpop_nonce`), as its EXAMPLES.md shows.
 
 import { createAuth0Client } from "/bench/vendor/auth0-spa-js.js";
 
-import { pageAddress, settings, startOidcPage } from "../shared/oidc-page.js";
+import { RESOURCE, dpopOn, pageAddress, settings, startOidcPage } from "../shared/oidc-page.js";
 
 const { issuer, clientId, scope } = settings();
 const CACHE_PREFIX = "@@auth0spajs@@::";
@@ -15,7 +18,14 @@ const auth0 = await createAuth0Client({
   clientId,
   useRefreshTokens: true,
   cacheLocation: "localstorage",
+  useDpop: dpopOn(),
   authorizationParams: { redirect_uri: pageAddress(), scope },
+});
+
+// The token from its cache with its type (DPoP or Bearer), for the fetcher's header.
+const fetcher = auth0.createFetcher({
+  dpopNonceId: "api",
+  getAccessToken: () => auth0.getTokenSilently({ detailedResponse: true }),
 });
 
 /** The cache entry holding the tokens (not the user's), or undefined. */
@@ -31,6 +41,9 @@ startOidcPage({
   finishSignIn: () => auth0.handleRedirectCallback(),
   signedIn: () => auth0.isAuthenticated(),
   accessToken: () => auth0.getTokenSilently(),
+  ...(dpopOn() && {
+    fetchResource: () => fetcher.fetchWithAuth(RESOURCE, { cache: "no-store" }),
+  }),
   // From its cache as stored: getTokenSilently() would refresh a token about to expire.
   storedAccessToken: async () => cacheEntry()?.entry.body.access_token ?? null,
   refreshToken: async () => cacheEntry()?.entry.body.refresh_token ?? null,

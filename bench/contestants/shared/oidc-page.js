@@ -12,10 +12,15 @@ const SLOTS = ["first", "second", "third"];
 /** The provider and client every contestant signs in with. */
 export const settings = () => window.benchOidc;
 
+/** Whether the page runs its client with DPoP (`?dpop=on`, part dpop of the bench). */
+export const dpopOn = () => new URLSearchParams(location.search).get("dpop") === "on";
+
 /** This page's address without the provider's answer: where the provider sends it back. */
 export function pageAddress() {
-  const variant = new URLSearchParams(location.search).get("lock");
-  return location.origin + location.pathname + (variant ? `?lock=${variant}` : "");
+  const query = new URLSearchParams(location.search);
+  const kept = ["lock", "dpop"].filter((name) => query.has(name));
+  const variant = kept.map((name) => `${name}=${query.get(name)}`).join("&");
+  return location.origin + location.pathname + (variant ? `?${variant}` : "");
 }
 
 const say = (text) => { document.getElementById("status").textContent = text; };
@@ -23,7 +28,9 @@ const say = (text) => { document.getElementById("status").textContent = text; };
 /**
  * Wire the page to `client`: { signIn(), finishSignIn(), signedIn(), accessToken(),
  * refresh(), breakToken(), storedAccessToken(), refreshToken() }, all async. The stored
- * tokens are what the bench reads: as they are, with no refresh on the way.
+ * tokens are what the bench reads: as they are, with no refresh on the way. A client
+ * that sends the API request itself (with a DPoP proof) also has `fetchResource()`, a
+ * promise of the Response; the others are sent here with `Authorization: Bearer`.
  *
  * A 401 refreshes the way the client does, once a tab for the 401s of one click (as the
  * issue's trials did: the bench counts the tabs' race, not a page racing itself), then
@@ -32,12 +39,17 @@ const say = (text) => { document.getElementById("status").textContent = text; };
 export async function startOidcPage(client) {
   window.benchPending = 0; // requests not yet settled: the harness waits for zero
   let refreshing;
-  const send = async (token) =>
-    fetch(RESOURCE, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+  const send = async () =>
+    client.fetchResource
+      ? client.fetchResource()
+      : fetch(RESOURCE, {
+          headers: { Authorization: `Bearer ${await client.accessToken()}` },
+          cache: "no-store",
+        });
   async function fetchResource() {
     window.benchPending += 1;
     try {
-      let answer = await send(await client.accessToken());
+      let answer = await send();
       if (answer.status === 401) {
         refreshing ??= client.refresh().finally(() => { refreshing = undefined; });
         try {
@@ -46,7 +58,7 @@ export async function startOidcPage(client) {
           say(`Signed out: ${error.message}`);
           throw error;
         }
-        answer = await send(await client.accessToken());
+        answer = await send();
       }
       if (!answer.ok) throw new Error(`HTTP ${answer.status}`);
       return await answer.text();

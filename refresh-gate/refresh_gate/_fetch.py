@@ -33,9 +33,7 @@ class FetchTransport:
         init = {
             "method": request.method,
             "headers": request.headers,
-            # Bypass the HTTP cache: its per-URL lock would send parallel GETs one by one,
-            # and answers to authorized calls must not be cached anyway.
-            "cache": "no-store",
+            "cache": _cache_mode(request.method),
             # A token endpoint on another origin is asked with CORS and without cookies.
             "credentials": "omit" if _is_url(request.path) else "same-origin",
             "redirect": "error",
@@ -72,3 +70,12 @@ def _is_url(path: str) -> bool:
     """Whether `path` is a whole URL (another origin's), not a path on this one: a path on
     this origin starts with one "/", never two."""
     return not path.startswith("/") or path.startswith("//")
+
+
+def _cache_mode(method: str) -> str:
+    """How a request treats the HTTP cache. A GET bypasses it: the cache's per-URL lock
+    would send parallel GETs one by one, and answers to authorized calls must not be cached
+    anyway. Other methods are never answered from the cache, and must not bypass it:
+    Chromium then skips its CORS preflight cache too, and a token request with a DPoP header
+    to another origin would wait for a preflight every time (bench/README.md, part dpop)."""
+    return "no-store" if method in ("GET", "HEAD") else "default"

@@ -23,18 +23,23 @@ class DPoPTransport:
     """Sends with `transport`, each request with a fresh proof signed by `key` (a DPoPKey).
 
     `origin` is the page's own (where a path goes); `clock` and `random_bytes` as
-    DPoPProofs takes them. A request that carries an access token (`Authorization: DPoP`
+    DPoPProofs takes them; `nonces` keeps the servers' nonces (a dict of this object's
+    own unless given). A request that carries an access token (`Authorization: DPoP`
     or `Bearer`) gets a proof bound to it (`ath`). A server's `DPoP-Nonce` is remembered for
     its origin and sent with every later proof there; a token endpoint's 400
     `use_dpop_nonce`, or an API's 401 with `WWW-Authenticate: DPoP error="use_dpop_nonce"`,
     is sent once more with the new nonce; a second such answer raises DPoPNonceError.
     """
 
-    def __init__(self, transport, key, *, origin: str, random_bytes, clock=time.time) -> None:
+    def __init__(
+        self, transport, key, *, origin: str, random_bytes, clock=time.time, nonces=None
+    ) -> None:
         self._transport = transport
         self._origin = origin
         self._proofs = DPoPProofs(key, clock=clock, random_bytes=random_bytes)
-        self._nonces: dict = {}  # origin -> the last nonce its server gave
+        # Origin -> the last nonce its server gave: any object with `get` and item
+        # assignment; a page's is shared by its tabs (StoredNonces).
+        self._nonces = {} if nonces is None else nonces
 
     async def new_key(self) -> str:
         """A new key pair for a new sign-in, made before its token request (every tab of

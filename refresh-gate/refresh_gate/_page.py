@@ -10,6 +10,7 @@ from refresh_gate._dpop_transport import DPoPTransport
 from refresh_gate._fetch import FetchTransport
 from refresh_gate._gate import RefreshGate
 from refresh_gate._javascript import browser_calls
+from refresh_gate._storage import StoredNonces
 from refresh_gate._tab_race import NoLock
 from refresh_gate._tokens import base64url_decode
 from refresh_gate._web_lock import cross_tab_lock, has_web_locks
@@ -43,6 +44,7 @@ def page_transport(
         origin=str(js.location.origin),
         random_bytes=random_bytes,
         clock=time.time,
+        nonces=StoredNonces(),
     )
 
 

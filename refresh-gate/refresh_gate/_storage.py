@@ -133,3 +133,30 @@ class SessionStorage:
             _storage("setItem", key, value, "sessionStorage")
         except StorageRefused:
             pass  # the sign-in then fails its state check with a message, never silently
+
+
+class StoredNonces:
+    """The DPoP nonces servers gave (DPoPTransport's `nonces`), kept in localStorage, one
+    key an origin, so that every tab of the page starts with the latest one: a tab that
+    kept its own would be asked for a nonce (one more round trip) on its first request to
+    each server. A nonce is public, sent in the clear with every proof; where the browser
+    refuses storage, they are kept in this tab only."""
+
+    def __init__(self, prefix: str = "dpopNonce ") -> None:
+        self._prefix = prefix
+        self._here: dict = {}
+
+    def get(self, origin: str, default=None):
+        """The last nonce `origin`'s server gave, or `default`."""
+        try:
+            stored = _storage("getItem", self._prefix + origin)
+        except StorageRefused:
+            stored = None
+        return stored or self._here.get(origin, default)
+
+    def __setitem__(self, origin: str, nonce: str) -> None:
+        self._here[origin] = nonce
+        try:
+            _storage("setItem", self._prefix + origin, nonce)
+        except StorageRefused:
+            pass

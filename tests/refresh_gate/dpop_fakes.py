@@ -59,14 +59,16 @@ def counting_bytes(count: int) -> bytes:
     return bytes(index % 256 for index in range(count))
 
 
-def dpop_transport(server, key: FixedKey | None = None) -> DPoPTransport:
-    """`server` behind a DPoPTransport on the page's origin, with a key made at sign-in."""
+def dpop_transport(server, key: FixedKey | None = None, nonces=None) -> DPoPTransport:
+    """`server` behind a DPoPTransport on the page's origin, with a key made at sign-in;
+    `nonces` shared with other transports (another tab's) if given."""
     return DPoPTransport(
         server,
         key or FixedKey(dict(RFC_KEY)),
         origin=ORIGIN,
         clock=lambda: NOW,
         random_bytes=counting_bytes,
+        nonces=nonces,
     )
 
 

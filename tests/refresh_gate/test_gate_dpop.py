@@ -123,6 +123,19 @@ async def test_the_nonce_is_kept_for_its_origin_and_costs_no_retry_after() -> No
     assert [seen.status for seen in server.seen] == [401, 200, 200, 200]
 
 
+async def test_a_tab_sharing_the_nonces_asks_for_none_on_its_first_request() -> None:
+    server = DPoPServer(nonce_at=("api",))
+    shared: dict = {}
+    first, second = dpop_transport(server, nonces=shared), dpop_transport(server, nonces=shared)
+    issued = server.issue()
+    request = Request("GET", RESOURCE, {"Authorization": f"DPoP {issued.access}"})
+
+    await first(request)
+    await second(request)
+
+    assert [seen.status for seen in server.seen] == [401, 200, 200]
+
+
 async def test_a_second_use_dpop_nonce_in_a_row_at_the_api_is_an_error_not_a_loop() -> None:
     server = DPoPServer(nonce_at=("api",), refuse_nonces=True)
     app = _dpop_app(server)

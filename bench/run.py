@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -426,6 +427,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         report(Results.load(args.report_from), args.out)
         return
     selection = Selection.of([name for name in args.only.split(",") if name])
+    if not (BENCH / "vendor" / ".installed").exists():
+        # Else the peers' pages wait for their scripts until a minute-long timeout.
+        sys.exit("bench/vendor/ is missing: `make bench` (or `make bench/vendor/.installed`)")
     reps = 1 if args.quick else args.reps
     heavy_reps = 1 if args.quick else min(reps, args.heavy_reps)
     startup_reps = 1 if args.quick else args.startup_reps

@@ -94,6 +94,10 @@ class DPoPProofs:
         self.key = key
         self._clock = clock
         self._random_bytes = random_bytes
+        # The last key's header segment and the last token's `ath`, made again only when
+        # they change: on MicroPython each costs a good part of a proof's time.
+        self._header = (None, "")
+        self._ath = (None, "")
 
     async def proof(
         self, method: str, target: str, *, access_token: str | None = None, nonce: str | None = None
@@ -104,7 +108,6 @@ class DPoPProofs:
         jwk = await self.key.public_jwk()
         if jwk is None:
             return None
-        header = [("typ", PROOF_TYPE), ("alg", ALGORITHM), ("jwk", _public_members(jwk))]
         claims = [
             ("jti", base64url(self._random_bytes(_JTI_BYTES))),
             ("htm", method.upper()),
@@ -112,14 +115,25 @@ class DPoPProofs:
             ("iat", int(self._clock())),
         ]
         if access_token is not None:
-            claims.append(("ath", access_token_hash(access_token)))
+            claims.append(("ath", self._token_hash(access_token)))
         if nonce is not None:
             claims.append(("nonce", nonce))
-        signing_input = f"{_segment(header)}.{_segment(claims)}"
+        signing_input = f"{self._header_segment(jwk)}.{_segment(claims)}"
         signature = await self.key.sign(signing_input)
         if len(signature) != _SIGNATURE_BYTES:
             raise ValueError(f"an ES256 signature is 64 bytes (r‖s), not {len(signature)}")
         return f"{signing_input}.{base64url(signature)}"
+
+    def _header_segment(self, jwk: dict) -> str:
+        if self._header[0] is not jwk:
+            header = [("typ", PROOF_TYPE), ("alg", ALGORITHM), ("jwk", _public_members(jwk))]
+            self._header = (jwk, _segment(header))
+        return self._header[1]
+
+    def _token_hash(self, access_token: str) -> str:
+        if self._ath[0] != access_token:
+            self._ath = (access_token, access_token_hash(access_token))
+        return self._ath[1]
 
 
 def _public_members(jwk: dict) -> list:

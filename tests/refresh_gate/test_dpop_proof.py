@@ -55,6 +55,20 @@ async def test_an_api_call_s_proof_binds_the_access_token_and_carries_the_nonce(
     assert claims["nonce"] == "n-1"
 
 
+async def test_a_new_key_and_a_new_token_show_in_the_next_proof() -> None:
+    key = FixedKey(dict(RFC_KEY))
+    proofs = _proofs(key)
+    target = f"{ORIGIN}/api/resources"
+    await proofs.proof("GET", target, access_token="at-1")
+
+    other = dict(RFC_KEY, x=RFC_KEY["y"], y=RFC_KEY["x"])  # any other key will do here
+    key.jwk = other
+    header, claims, _ = read_proof(await proofs.proof("GET", target, access_token="at-2"))
+
+    assert header["jwk"] == {name: other[name] for name in ("kty", "crv", "x", "y")}
+    assert claims["ath"] == access_token_hash("at-2")
+
+
 async def test_without_a_key_there_is_no_proof() -> None:
     assert await _proofs(FixedKey(None)).proof("GET", f"{ORIGIN}/api/resources") is None
 

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -210,6 +211,11 @@ def click_the_demo(
     page.get_by_role("button", name="Break token").click()
     mark = len(network.answers)
     page.get_by_role("button", name="Send 3 requests").click()
+    # The slots may still show the last click's answers: wait for this click's three.
+    deadline = time.monotonic() + 30.0
+    while network.count("GET", RESOURCE, 200, mark=mark) < 3:
+        assert time.monotonic() < deadline, f"no 3 answers: {calls(network, mark, token)}"
+        page.wait_for_timeout(20)
     expect_every_slot(page)
     return in_demo_order(calls(network, mark, token))
 

@@ -3,7 +3,6 @@
 trusting the provider's DPoP-bound access tokens, in Chromium on both interpreters.
 """
 
-import base64
 import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -23,7 +22,7 @@ from tests.e2e.support import (
     wait_ready,
     watch_for_errors,
 )
-from tests.e2e.test_dpop import STORE_PAIR
+from tests.e2e.test_dpop import STORE_PAIR, _proof
 from tests.e2e.test_oidc_sign_in import SignInSetup, _sign_in, _start
 from tests.e2e.test_oidc_tabs import race
 
@@ -68,9 +67,12 @@ def _preflights(context: BrowserContext, page: Page) -> list[str]:
     return seen
 
 
-def _jwk_of(proof: str) -> dict:
-    header = proof.split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["jwk"]
+def _assert_one_key_signed_all(sent: list[Request]) -> None:
+    """Every request to the API and the token endpoint carried a proof, all by one key."""
+    signed = [request for request in sent if urlsplit(request.url).path != "/auth"]
+    assert all("dpop" in request.headers for request in signed)
+    keys = {json.dumps(_proof(request)[0]["jwk"], sort_keys=True) for request in signed}
+    assert len(keys) == 1
 
 
 def test_a_dpop_sign_in_with_the_provider_and_the_demo_share_one_refresh(
@@ -100,11 +102,9 @@ def test_a_dpop_sign_in_with_the_provider_and_the_demo_share_one_refresh(
 
     (authorization,) = [request for request in sent if urlsplit(request.url).path == "/auth"]
     dpop_jkt = parse_qs(urlsplit(authorization.url).query)["dpop_jkt"][0]
-    signed = [request for request in sent if urlsplit(request.url).path != "/auth"]
-    assert all("dpop" in request.headers for request in signed)
-    assert len({json.dumps(_jwk_of(r.headers["dpop"]), sort_keys=True) for r in signed}) == 1
+    _assert_one_key_signed_all(sent)
     assert len(dpop_jkt) == 43  # the key's SHA-256 thumbprint, which the provider checked
-    api = [request for request in signed if urlsplit(request.url).path == RESOURCE]
+    api = [request for request in sent if urlsplit(request.url).path == RESOURCE]
     assert all(request.headers["authorization"].startswith("DPoP ") for request in api)
 
 
@@ -159,9 +159,7 @@ def test_two_tabs_with_dpop_refresh_once_a_round_at_the_provider(
 ) -> None:
     race(page, context, network, interpreter, setup, tabs=2, rounds=6)
 
-    signed = [request for request in sent if urlsplit(request.url).path != "/auth"]
-    assert all("dpop" in request.headers for request in signed)
-    assert len({json.dumps(_jwk_of(r.headers["dpop"]), sort_keys=True) for r in signed}) == 1
+    _assert_one_key_signed_all(sent)
 
 
 def test_a_replayed_proof_for_a_provider_token_gets_401(
